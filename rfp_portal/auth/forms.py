@@ -1,0 +1,66 @@
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
+
+from rfp_portal.forms import BaseForm
+
+PASSWORD_MIN = 10
+
+
+class RegisterForm(BaseForm):
+    username = StringField(
+        "Username",
+        validators=[
+            DataRequired("Choose a username."),
+            Length(min=3, max=30, message="A username has 3 to 30 characters."),
+            Regexp(
+                r"^[A-Za-z0-9_-]+$",
+                message="Use only letters, digits, '-' and '_' (it becomes part of your page's address).",
+            ),
+        ],
+        description="3–30 letters, digits, '-' or '_'. Your page will be /users/<username>.",
+    )
+    email = EmailField(
+        "E-mail",
+        validators=[
+            DataRequired("Enter your e-mail address."),
+            Length(max=254),
+            Email("Enter a valid e-mail address.", check_deliverability=False),
+        ],
+    )
+    display_name = StringField(
+        "Display name",
+        validators=[DataRequired("Enter the name people will see."), Length(max=80)],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(min=PASSWORD_MIN, max=200, message=f"Use at least {PASSWORD_MIN} characters."),
+        ],
+        description=f"At least {PASSWORD_MIN} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[
+            DataRequired("Repeat the password."),
+            EqualTo("password", "The passwords differ."),
+        ],
+    )
+
+    def validate_password(self, field):
+        lowered = field.data.lower()
+        if self.username.data and lowered == self.username.data.lower():
+            raise ValidationError("Your password cannot be your username.")
+        if self.email.data and lowered == self.email.data.strip().lower():
+            raise ValidationError("Your password cannot be your e-mail address.")
+
+
+class LoginForm(BaseForm):
+    login = StringField(
+        "Username or e-mail",
+        validators=[DataRequired("Enter your username or e-mail."), Length(max=254)],
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
+    )
+    remember = BooleanField("Keep me logged in on this device")

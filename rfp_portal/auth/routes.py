@@ -1,0 +1,77 @@
+"""Accounts: register, log in, log out."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from rfp_portal.auth.forms import LoginForm, RegisterForm
+from rfp_portal.db import get_session
+from rfp_portal.services import DomainError
+from rfp_portal.services.accounts import find_user_by_login, register_user
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Return ``target`` if it is a path on this site, else ``default`` (no open redirects)."""
+    if not target or len(target) > 2000:
+        return default
+    if any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            user = register_user(
+                session,
+                username=form.username.data,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                password=form.password.data,
+            )
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            session.commit()
+            login_user(user)
+            flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
+            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_user_by_login(get_session(), form.login.data)
+        if user is None or not user.check_password(form.password.data):
+            form.password.errors = ["That username or e-mail and password do not match."]
+        elif not user.is_active:
+            form.login.errors = ["This account has been deactivated."]
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(f"Welcome back, {user.display_name}.", "success")
+            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    # CSRFProtect has already checked the token, so nobody can log a person out from elsewhere.
+    logout_user()
+    flash("You are logged out. See you at the next Research Jam!", "success")
+    return redirect(url_for("main.index"))

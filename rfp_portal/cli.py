@@ -1,0 +1,124 @@
+"""``flask --app rfp_portal …`` commands: the schema, the first admin, roles and demo data."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from rfp_portal import migrate
+from rfp_portal.db import get_engine, get_session
+from rfp_portal.models import Role, User
+from rfp_portal.services import DomainError
+from rfp_portal.services.accounts import register_user, set_role
+
+db_cli = AppGroup("db", help="Bring the database schema up to date (Alembic).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the latest)."""
+    migrate.upgrade(get_engine(), revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database back to REVISION."""
+    migrate.downgrade(get_engine(), revision)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's revision."""
+    from alembic import command
+
+    command.current(migrate.alembic_config(get_engine()))
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate/--empty", default=True)
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration (by comparing the models with the database, by default)."""
+    from alembic import command
+
+    command.revision(migrate.alembic_config(get_engine()), message, autogenerate=autogenerate)
+
+
+@click.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option("--display-name", prompt="Display name")
+@click.password_option(help="Prompted for, hidden, when not given.")
+def create_admin(username: str, email: str, display_name: str, password: str) -> None:
+    """Make an admin account (or make an existing account an admin)."""
+    from rfp_portal.auth.forms import PASSWORD_MIN
+
+    session = get_session()
+    existing = session.scalar(sa.select(User).where(User.username == username.lower()))
+    if existing is not None:
+        set_role(session, user=existing, role=Role.ADMIN)
+        session.commit()
+        click.echo(f"{existing.username} was already registered and is now an admin.")
+        return
+    if len(password) < PASSWORD_MIN:
+        raise click.BadParameter(f"use at least {PASSWORD_MIN} characters", param_hint="password")
+    try:
+        user = register_user(
+            session,
+            username=username,
+            email=email,
+            display_name=display_name,
+            password=password,
+            role=Role.ADMIN,
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    session.commit()
+    click.echo(f"Admin {user.username} created.")
+
+
+@click.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def set_role_command(username: str, role: str) -> None:
+    """Give USERNAME the ROLE member, organiser or admin."""
+    session = get_session()
+    user = session.scalar(sa.select(User).where(User.username == username.lower()))
+    if user is None:
+        raise click.ClickException(f"There is no user called {username}.")
+    set_role(session, user=user, role=Role(role))
+    session.commit()
+    click.echo(f"{user.username} is now {role}.")
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
+@click.option("--replace", is_flag=True, help="Delete all existing data first. Destructive!")
+def demo_data(if_empty: bool, replace: bool) -> None:
+    """Fill an empty database with demo members and RFPs."""
+    from rfp_portal import demo
+
+    session = get_session()
+    if replace:
+        demo.delete_everything(session)
+    elif demo.has_data(session):
+        if if_empty:
+            click.echo("The database already has data; demo data not loaded.")
+            return
+        raise click.ClickException(
+            "The database already has data. Use --replace to delete it all and load the demo data."
+        )
+    summary = demo.load(session)
+    session.commit()
+    click.echo(f"Demo data loaded: {summary}.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    for command in (create_admin, set_role_command, demo_data):
+        app.cli.add_command(command)

@@ -1,0 +1,78 @@
+"""Settings from the environment, with embedded defaults that need no set-up.
+
+Every variable is documented in the README's Configuration section.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+TRUTHY = {"1", "true", "yes", "on"}
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in TRUTHY
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common spellings of a PostgreSQL URL and use psycopg 3 for all of them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return the secret key kept in the instance folder, making it on first start.
+
+    The file is written beside its final name and linked into place, so two workers starting at
+    once agree on one key, and it is readable by its owner only.
+    """
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        tmp = instance_path / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass  # another worker won the race; use its key
+        finally:
+            tmp.unlink()
+    return key_file.read_text().strip()
+
+
+def from_environment(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Build the configuration from environment variables and the instance folder.
+
+    ``overrides`` (tests, embedding) win over the environment; a secret key given there means no
+    key file is made.
+    """
+    overrides = overrides or {}
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'rfp_portal.db'}"
+    secure = _flag("SECURE_COOKIES")
+    settings = {
+        "DATABASE_URL": database_url,
+        "DEBUG": _flag("FLASK_DEBUG"),
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),
+        "RFPS_PER_PAGE": int(os.environ.get("RFPS_PER_PAGE", 20)),
+        "SQL_ECHO": _flag("SQL_ECHO"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session, so long forms still post
+        "WTF_CSRF_SSL_STRICT": secure,
+    }
+    settings.update(overrides)
+    settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or load_secret_key(instance_path)
+    return settings

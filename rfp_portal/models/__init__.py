@@ -1,0 +1,6 @@
+"""The portal's models, one module per aggregate."""
+
+from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags
+from rfp_portal.models.user import Role, User
+
+__all__ = ["Compute", "Difficulty", "Rfp", "RfpState", "Role", "Tag", "User", "rfp_tags"]

@@ -1,0 +1,98 @@
+"""Requests for Plot and their tags."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from rfp_portal.models.user import User
+
+
+class RfpState(enum.StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+class Difficulty(enum.StrEnum):
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+
+class Compute(enum.StrEnum):
+    LAPTOP = "laptop"
+    ONE_GPU = "one GPU"
+    CLUSTER = "cluster"
+
+
+TITLE_MAX = 140
+SUMMARY_MAX = 280
+BODY_MAX = 20_000  # the big picture and the first plot together
+TAG_MAX = 30
+TAGS_PER_RFP = 8
+
+rfp_tags = sa.Table(
+    "rfp_tags",
+    Base.metadata,
+    sa.Column("rfp_id", sa.ForeignKey("rfps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(TAG_MAX), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.name}>"
+
+
+class Rfp(Base):
+    __tablename__ = "rfps"
+    __table_args__ = (
+        sa.CheckConstraint("claim_cap IS NULL OR claim_cap >= 1", name="claim_cap_positive"),
+        sa.Index("ix_rfps_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(TITLE_MAX))
+    summary: Mapped[str] = mapped_column(sa.String(SUMMARY_MAX))
+    # Markdown as written, and the sanitised HTML made from it once, when saved.
+    big_picture_md: Mapped[str] = mapped_column(sa.Text)
+    big_picture_html: Mapped[str] = mapped_column(sa.Text)
+    first_plot_md: Mapped[str] = mapped_column(sa.Text)
+    first_plot_html: Mapped[str] = mapped_column(sa.Text)
+    difficulty: Mapped[Difficulty] = mapped_column(str_enum(Difficulty, "difficulty"))
+    compute: Mapped[Compute] = mapped_column(str_enum(Compute, "compute"))
+    # How many people may hold an active claim at once; None means no cap.
+    claim_cap: Mapped[int | None]
+    state: Mapped[RfpState] = mapped_column(str_enum(RfpState, "state"), default=RfpState.OPEN)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(back_populates="rfps")
+    tags: Mapped[list[Tag]] = relationship(secondary=rfp_tags, order_by=Tag.name)
+
+    def can_edit(self, user) -> bool:
+        """The author and organisers may edit; nobody edits a withdrawn RFP."""
+        if not getattr(user, "is_authenticated", False) or self.state is RfpState.WITHDRAWN:
+            return False
+        return user.id == self.author_id or user.is_organiser
+
+    def can_withdraw(self, user) -> bool:
+        """The author and organisers may withdraw an RFP that is still open."""
+        return self.state is RfpState.OPEN and self.can_edit(user)
+
+    def __repr__(self) -> str:
+        return f"<Rfp {self.id} {self.title!r}>"

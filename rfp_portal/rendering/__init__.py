@@ -1,0 +1,1 @@
+"""Turning what people type into something safe to show."""

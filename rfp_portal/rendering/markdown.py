@@ -1,0 +1,171 @@
+"""Markdown to sanitised HTML: the only place HTML is made from what people type.
+
+Python-Markdown renders; ``$…$`` and ``$$…$$`` become MathML on the server (latex2mathml); bleach then
+cleans the whole result against an allow-list, MathML included, so it has the last word over both
+the Markdown and the math paths. Raw HTML that people write is shown as text, not dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+
+import bleach
+import latex2mathml.converter
+import markdown
+from bleach import html5lib_shim
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+
+MATH_SOURCE_MAX = 2_000  # characters of LaTeX in one formula
+
+MARKDOWN_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4",
+    "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
+    "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+MATHML_TAGS = {
+    "math", "menclose", "merror", "mfrac", "mi", "mmultiscripts", "mn", "mo", "mover", "mpadded",
+    "mphantom", "mprescripts", "mroot", "mrow", "ms", "mspace", "msqrt", "mstyle", "msub",
+    "msubsup", "msup", "mtable", "mtd", "mtext", "mtr", "munder", "munderover", "none",
+    "semantics", "annotation",
+}  # fmt: skip
+MATHML_ATTRIBUTES = [
+    "accent", "accentunder", "align", "columnalign", "columnlines", "columnspacing", "depth",
+    "display", "displaystyle", "fence", "form", "frame", "height", "largeop", "linethickness",
+    "lspace", "mathvariant", "maxsize", "minsize", "movablelimits", "notation", "rowalign",
+    "rowlines", "rowspacing", "rspace", "scriptlevel", "separator", "stretchy", "symmetric",
+    "voffset", "width", "xmlns", "encoding",
+]  # fmt: skip
+ALLOWED_TAGS = MARKDOWN_TAGS | MATHML_TAGS
+ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
+LANGUAGE_CLASS = re.compile(r"^language-[A-Za-z0-9_+-]{1,30}$")
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "a":
+        return name in ("href", "title")
+    if tag == "abbr":
+        return name == "title"
+    if tag in ("td", "th"):
+        return name == "align" and value in ("left", "right", "center")
+    if tag == "code":
+        return name == "class" and bool(LANGUAGE_CLASS.match(value))
+    if tag == "ol":
+        return name == "start" and value.isdigit()
+    if tag in MATHML_TAGS:
+        return (
+            name in MATHML_ATTRIBUTES
+            and "(" not in value
+            and ":" not in value.replace("http://www.w3.org/1998/Math/MathML", "")
+        )
+    return False
+
+
+class _ExternalLinksFilter(html5lib_shim.Filter):
+    """Links that leave the portal say so to search engines and cannot reach back (rel)."""
+
+    def __iter__(self):
+        for token in super().__iter__():
+            if token["type"] == "StartTag" and token["name"] == "a":
+                attrs = token["data"]
+                if attrs.get((None, "href"), "").lower().startswith(("http:", "https:")):
+                    attrs[(None, "rel")] = "nofollow ugc noopener"
+            yield token
+
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=_allowed_attribute,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=False,
+    strip_comments=True,
+    filters=[_ExternalLinksFilter],
+)
+
+BARE_URL = r"(?<![\w/\"'=<])(https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]])"
+
+
+class _BareUrlProcessor(InlineProcessor):
+    """A bare http(s) address in text becomes a link, as people expect from GitHub."""
+
+    def handleMatch(self, m, data):  # noqa: N802 - Python-Markdown's name
+        link = etree.Element("a", {"href": m.group(1)})
+        link.text = markdown.util.AtomicString(m.group(1))
+        return link, m.start(0), m.end(0)
+
+
+class _MathProcessor(InlineProcessor):
+    """``$$…$$`` (display) and ``$…$`` (inline) to MathML; code spans are already out of reach."""
+
+    def __init__(self, pattern: str, md: markdown.Markdown, display: str) -> None:
+        super().__init__(pattern, md)
+        self.display = display
+
+    def handleMatch(self, m, data):  # noqa: N802 - Python-Markdown's name
+        source = m.group(1)
+        try:
+            if len(source) > MATH_SOURCE_MAX:
+                raise ValueError("formula too long")
+            html = latex2mathml.converter.convert(source, display=self.display)
+        except Exception:  # latex2mathml raises many kinds; any failure shows the source instead
+            code = etree.Element("code", {"class": "language-math-error"})
+            code.text = m.group(0)
+            return code, m.start(0), m.end(0)
+        return self.md.htmlStash.store(html), m.start(0), m.end(0)
+
+
+class _ImagesAsLinks(Treeprocessor):
+    """Pictures in text become links to them: plots belong in the portal's own plot uploads."""
+
+    def run(self, root):
+        for parent in root.iter():
+            for index, child in enumerate(list(parent)):
+                if child.tag == "img":
+                    link = etree.Element("a", {"href": child.get("src", "")})
+                    link.text = child.get("alt") or child.get("src", "")
+                    link.tail = child.tail
+                    parent[index] = link
+
+
+class _PortalExtension(Extension):
+    def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's name
+        # After code spans (190), before escapes (180) and emphasis, so `_` inside math stays math.
+        md.inlinePatterns.register(
+            _MathProcessor(r"(?<!\\)\$\$(.+?)\$\$", md, "block"), "math-display", 187
+        )
+        md.inlinePatterns.register(
+            _MathProcessor(r"(?<![\\$])\$(?![\s$])([^$\n]+?)(?<![\s\\])\$(?!\d)", md, "inline"),
+            "math-inline",
+            186,
+        )
+        md.inlinePatterns.register(_BareUrlProcessor(BARE_URL, md), "bare-url", 110)
+        md.treeprocessors.register(_ImagesAsLinks(md), "images-as-links", 1)
+        md.ESCAPED_CHARS.append("$")
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=[
+            "fenced_code",
+            "tables",
+            "sane_lists",
+            "toc",
+            _PortalExtension(),
+        ],
+        extension_configs={
+            "toc": {"baselevel": 3},  # the page owns h1 and h2; people's headings start at h3
+            "tables": {"use_align_attribute": True},
+        },
+        output_format="html",
+    )
+
+
+def render_markdown(text: str) -> str:
+    """Render Markdown (with math) to HTML that is safe to put in any page.
+
+    Callers bound the length of ``text``; the portal's forms do.
+    """
+    html = _markdown().convert(text.replace("\x00", ""))
+    return _cleaner.clean(html)

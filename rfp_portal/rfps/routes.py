@@ -1,0 +1,117 @@
+"""Requests for Plot: list, read, submit, edit, withdraw."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from rfp_portal.db import get_session
+from rfp_portal.forms import ConfirmForm
+from rfp_portal.models import Rfp, RfpState
+from rfp_portal.pagination import Page
+from rfp_portal.rfps.forms import RfpForm
+from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.rfps import submit_rfp, update_rfp, withdraw_rfp
+
+bp = Blueprint("rfps", __name__)
+
+STATE_FILTERS = {
+    "": [RfpState.OPEN, RfpState.COMPLETED],
+    "open": [RfpState.OPEN],
+    "completed": [RfpState.COMPLETED],
+    "withdrawn": [RfpState.WITHDRAWN],
+    "all": list(RfpState),
+}
+
+
+def load_rfp(rfp_id: int) -> Rfp:
+    """:raise 404: when there is no RFP with that id."""
+    rfp = get_session().scalar(
+        sa.select(Rfp)
+        .where(Rfp.id == rfp_id)
+        .options(selectinload(Rfp.author), selectinload(Rfp.tags))
+    )
+    if rfp is None:
+        abort(404, description="There is no RFP with that number.")
+    return rfp
+
+
+@bp.route("/rfps")
+def index():
+    state = request.args.get("state", "")
+    if state not in STATE_FILTERS:
+        state = ""
+    query = (
+        sa.select(Rfp)
+        .where(Rfp.state.in_(STATE_FILTERS[state]))
+        .order_by(Rfp.created_at.desc(), Rfp.id.desc())
+        .options(selectinload(Rfp.author), selectinload(Rfp.tags))
+    )
+    page = Page.of(
+        get_session(),
+        query,
+        number=request.args.get("page", 1, type=int),
+        per_page=current_app.config["RFPS_PER_PAGE"],
+    )
+    return render_template("rfps/index.html", page=page, state=state)
+
+
+@bp.route("/rfps/<id:rfp_id>")
+def show(rfp_id: int):
+    rfp = load_rfp(rfp_id)
+    return render_template("rfps/show.html", rfp=rfp)
+
+
+@bp.route("/rfps/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = RfpForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            rfp = submit_rfp(session, author=current_user, draft=form.to_draft())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            session.commit()
+            flash("Your RFP is published. Thank you for sharing it!", "success")
+            return redirect(url_for("rfps.show", rfp_id=rfp.id))
+    return render_template("rfps/form.html", form=form, rfp=None), 422 if form.errors else 200
+
+
+@bp.route("/rfps/<id:rfp_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(rfp_id: int):
+    rfp = load_rfp(rfp_id)
+    if not rfp.can_edit(current_user):
+        abort(403, description="Only the author or an organiser can edit this RFP.")
+    form = RfpForm.for_rfp(rfp)
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            update_rfp(session, rfp=rfp, editor=current_user, draft=form.to_draft())
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            session.commit()
+            flash("Your changes are saved.", "success")
+            return redirect(url_for("rfps.show", rfp_id=rfp.id))
+    return render_template("rfps/form.html", form=form, rfp=rfp), 422 if form.errors else 200
+
+
+@bp.route("/rfps/<id:rfp_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(rfp_id: int):
+    rfp = load_rfp(rfp_id)
+    if not rfp.can_withdraw(current_user):
+        abort(403, description="Only the author or an organiser can withdraw an open RFP.")
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        session = get_session()
+        withdraw_rfp(session, rfp=rfp, actor=current_user)
+        session.commit()
+        flash("The RFP is withdrawn. It stays readable, marked as withdrawn.", "success")
+        return redirect(url_for("rfps.show", rfp_id=rfp.id))
+    return render_template("rfps/withdraw.html", form=form, rfp=rfp)

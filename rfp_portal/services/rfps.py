@@ -1,0 +1,127 @@
+"""Submitting, editing and withdrawing Requests for Plot."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rfp_portal.db import utcnow
+from rfp_portal.models import Compute, Difficulty, Rfp, RfpState, Tag, User
+from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
+from rfp_portal.rendering.markdown import render_markdown
+from rfp_portal.services import DomainError, NotAllowed
+
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]*$")
+
+
+@dataclass(frozen=True)
+class RfpDraft:
+    """What a person typed for an RFP, already checked field by field by the form."""
+
+    title: str
+    summary: str
+    big_picture: str
+    first_plot: str
+    tags: list[str]
+    difficulty: Difficulty
+    compute: Compute
+    claim_cap: int | None
+
+
+def parse_tags(text: str) -> list[str]:
+    """Split comma-separated tags, normalise them (lower case, single spaces) and drop repeats.
+
+    :raise DomainError: on a tag that is too long or has odd characters, or too many tags.
+    """
+    tags: list[str] = []
+    for raw in text.split(","):
+        tag = " ".join(raw.split()).lower()
+        if not tag:
+            continue
+        if len(tag) > TAG_MAX:
+            raise DomainError(f"Each tag can be at most {TAG_MAX} characters.", field="tags")
+        if not TAG_PATTERN.match(tag):
+            raise DomainError(
+                f"“{tag}” is not a valid tag: use letters, digits, spaces, '-', '.', '+' or '#'.",
+                field="tags",
+            )
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > TAGS_PER_RFP:
+        raise DomainError(f"Use at most {TAGS_PER_RFP} tags.", field="tags")
+    return tags
+
+
+def _tags_named(session: Session, names: list[str]) -> list[Tag]:
+    if not names:
+        return []
+    existing = {t.name: t for t in session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
+    tags = []
+    for name in names:
+        tag = existing.get(name)
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+        tags.append(tag)
+    return tags
+
+
+def _apply(session: Session, rfp: Rfp, draft: RfpDraft) -> None:
+    if len(draft.big_picture) + len(draft.first_plot) > BODY_MAX:
+        raise DomainError(
+            f"The big picture and the first plot can be at most {BODY_MAX:,} characters together.",
+            field="first_plot",
+        )
+    rfp.title = draft.title.strip()
+    rfp.summary = draft.summary.strip()
+    if rfp.big_picture_md != draft.big_picture or rfp.big_picture_html is None:
+        rfp.big_picture_md = draft.big_picture
+        rfp.big_picture_html = render_markdown(draft.big_picture)
+    if rfp.first_plot_md != draft.first_plot or rfp.first_plot_html is None:
+        rfp.first_plot_md = draft.first_plot
+        rfp.first_plot_html = render_markdown(draft.first_plot)
+    rfp.difficulty = draft.difficulty
+    rfp.compute = draft.compute
+    rfp.claim_cap = draft.claim_cap
+    rfp.tags = _tags_named(session, draft.tags)
+
+
+def submit_rfp(session: Session, *, author: User, draft: RfpDraft) -> Rfp:
+    """Create an open RFP by ``author``; its Markdown is rendered and sanitised here, once.
+
+    :raise DomainError: when the draft breaks a rule (body too long).
+    """
+    rfp = Rfp(author=author, state=RfpState.OPEN)
+    session.add(rfp)
+    _apply(session, rfp, draft)
+    session.flush()
+    return rfp
+
+
+def update_rfp(session: Session, *, rfp: Rfp, editor: User, draft: RfpDraft) -> Rfp:
+    """Change an RFP's text and settings.
+
+    :raise NotAllowed: unless ``editor`` is its author or an organiser and it is not withdrawn.
+    :raise DomainError: when the draft breaks a rule.
+    """
+    if not rfp.can_edit(editor):
+        raise NotAllowed("Only the author or an organiser can edit this RFP.")
+    _apply(session, rfp, draft)
+    rfp.updated_at = utcnow()
+    session.flush()
+    return rfp
+
+
+def withdraw_rfp(session: Session, *, rfp: Rfp, actor: User) -> None:
+    """Withdraw an open RFP; it stays readable, marked as withdrawn.
+
+    :raise NotAllowed: unless ``actor`` is its author or an organiser and it is open.
+    """
+    if not rfp.can_withdraw(actor):
+        raise NotAllowed("Only the author or an organiser can withdraw an open RFP.")
+    rfp.state = RfpState.WITHDRAWN
+    rfp.updated_at = utcnow()
+    session.flush()

@@ -1,0 +1,116 @@
+"""What every page shares: log-in, CSRF, error pages, security headers, template helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from rfp_portal.db import get_session
+
+ERROR_TITLES = {
+    400: "That request could not be understood",
+    403: "You cannot do that",
+    404: "Not found",
+    405: "That is not allowed here",
+    413: "That is too large",
+    422: "That could not be processed",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+}
+ERROR_HELP = {
+    400: "Something in the request was malformed. Please go back and try again.",
+    403: "This belongs to someone else, or needs a role you do not have.",
+    404: "There is nothing at this address. It may have been mistyped or removed.",
+    405: "This address does not accept that kind of request.",
+    413: "What you sent is larger than the portal accepts. Please send something smaller.",
+    500: "The error has been logged. Please try again in a moment; what you saved before is safe.",
+}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to do that."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from rfp_portal.models import User
+
+    if not user_id.isdigit():
+        return None
+    return get_session().get(User, int(user_id))
+
+
+def render_error(code: int, description: str | None = None):
+    title = ERROR_TITLES.get(code, "Something went wrong")
+    return (
+        render_template(
+            "error.html", code=code, title=title, description=description or ERROR_HELP.get(code)
+        ),
+        code,
+    )
+
+
+def _handle_http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    # abort(404, description=…) carries a message for people; werkzeug's defaults are replaced.
+    custom = error.description if error.description != type(error).description else None
+    response = render_error(error.code, custom)
+    if error.code == 405 and error.valid_methods:
+        return (*response, {"Allow": ", ".join(error.valid_methods)})
+    return response
+
+
+def _handle_csrf_error(error: CSRFError):
+    return render_error(
+        400,
+        "This form had expired or did not come from this site, so nothing was changed. "
+        "Please go back, reload the page and send it again.",
+    )
+
+
+def _handle_server_error(error: InternalServerError):
+    # The request's transaction may be broken; the error page must not trip over it.
+    get_session().rollback()
+    return render_error(500)
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def time_tag(value: datetime | None) -> Markup:
+    """A timestamp as a <time> element that reads correctly (in UTC) without JavaScript."""
+    if value is None:
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.isoformat(timespec="seconds"), value.strftime("%-d %b %Y, %H:%M UTC")
+    )
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.register_error_handler(InternalServerError, _handle_server_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.after_request(_security_headers)
+    app.jinja_env.filters["time"] = time_tag
