@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from rfp_portal import migrate
 from rfp_portal.db import get_engine, get_session
@@ -50,6 +50,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--username", prompt=True)
 @click.option("--email", prompt=True)
 @click.option("--display-name", prompt="Display name")
@@ -83,6 +84,7 @@ def create_admin(username: str, email: str, display_name: str, password: str) ->
 
 
 @click.command("set-role")
+@with_appcontext
 @click.argument("username")
 @click.argument("role", type=click.Choice([r.value for r in Role]))
 def set_role_command(username: str, role: str) -> None:
@@ -97,6 +99,7 @@ def set_role_command(username: str, role: str) -> None:
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
 @click.option("--replace", is_flag=True, help="Delete all existing data first. Destructive!")
 def demo_data(if_empty: bool, replace: bool) -> None:
