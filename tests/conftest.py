@@ -112,16 +112,18 @@ class Web:
     def get(self, url: str, **kwargs):
         return self.client.get(url, **kwargs)
 
-    def csrf_token(self, url: str = "/login") -> str:
-        html = self.client.get(url).get_data(as_text=True)
-        match = CSRF_INPUT.search(html)
-        assert match, f"no CSRF token on {url}"
-        return match.group(1) or match.group(2)
+    def csrf_token(self, url: str | None = None) -> str:
+        """The token from ``url``, or from whichever page has a form (log-in page or the header)."""
+        for candidate in filter(None, (url, "/login", "/")):
+            match = CSRF_INPUT.search(self.client.get(candidate).get_data(as_text=True))
+            if match:
+                return match.group(1) or match.group(2)
+        raise AssertionError("no page handed out a CSRF token")
 
     def post(self, url: str, data: dict | None = None, *, csrf: bool = True, form_url: str | None = None, **kwargs):
         data = dict(data or {})
         if csrf:
-            data["csrf_token"] = self.csrf_token(form_url or "/login")
+            data["csrf_token"] = self.csrf_token(form_url)
         return self.client.post(url, data=data, **kwargs)
 
     def login(self, username: str, password: str = PASSWORD, **extra):

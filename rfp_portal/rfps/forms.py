@@ -1,4 +1,5 @@
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from rfp_portal.forms import BaseForm
@@ -51,12 +52,12 @@ class RfpForm(BaseForm):
     )
     difficulty = SelectField(
         "Difficulty",
-        choices=[(d.value, d.value.capitalize()) for d in Difficulty],
+        choices=[SelectChoice(d.value, d.value.capitalize()) for d in Difficulty],
         default=Difficulty.BEGINNER.value,
     )
     compute = SelectField(
         "Compute needed",
-        choices=[(c.value, c.value[0].upper() + c.value[1:]) for c in Compute],
+        choices=[SelectChoice(c.value, c.value[0].upper() + c.value[1:]) for c in Compute],
         default=Compute.LAPTOP.value,
     )
     claim_cap = IntegerField(
