@@ -100,7 +100,9 @@ def app(database_url, tmp_path):
 
 # -- web client --------------------------------------------------------------------------------
 
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_INPUT = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 class Web:
@@ -120,7 +122,15 @@ class Web:
                 return match.group(1) or match.group(2)
         raise AssertionError("no page handed out a CSRF token")
 
-    def post(self, url: str, data: dict | None = None, *, csrf: bool = True, form_url: str | None = None, **kwargs):
+    def post(
+        self,
+        url: str,
+        data: dict | None = None,
+        *,
+        csrf: bool = True,
+        form_url: str | None = None,
+        **kwargs,
+    ):
         data = dict(data or {})
         if csrf:
             data["csrf_token"] = self.csrf_token(form_url)
@@ -150,7 +160,9 @@ class Factory:
         self.counter[0] += 1
         return self.counter[0]
 
-    def user(self, username: str | None = None, *, role: Role = Role.MEMBER, password: str = PASSWORD) -> User:
+    def user(
+        self, username: str | None = None, *, role: Role = Role.MEMBER, password: str = PASSWORD
+    ) -> User:
         n = self._next()
         username = username or f"person{n}"
         with self.app.app_context():
@@ -217,3 +229,35 @@ def count_queries(app):
             sa.event.remove(engine, "before_cursor_execute", on_execute)
 
     return counter
+
+
+# -- the summary line that says where the tests ran ---------------------------------------------
+
+
+def _where(nodeid: str) -> str:
+    if nodeid.startswith("tests/browser/"):
+        return "browser (Chromium)"
+    params = nodeid.partition("[")[2]
+    for name in ("postgresql", "sqlite"):
+        if name in params.rstrip("]").split("-"):
+            return name
+    return "no database"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") not in ("call", "setup") or not hasattr(
+                report, "nodeid"
+            ):
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            where = counts.setdefault(_where(report.nodeid), {})
+            where[outcome] = where.get(outcome, 0) + 1
+    if counts:
+        terminalreporter.section("where the tests ran")
+        for where, outcomes in sorted(counts.items()):
+            line = ", ".join(f"{n} {outcome}" for outcome, n in outcomes.items())
+            terminalreporter.write_line(f"{where:20s} {line}")
