@@ -27,7 +27,9 @@ def submit(web, **changes):
 def rfp_in_db(app, rfp_id):
     with app.app_context():
         rfp = get_session().get(Rfp, rfp_id)
-        return {c: getattr(rfp, c) for c in ("title", "state", "big_picture_md", "big_picture_html")}
+        return {
+            c: getattr(rfp, c) for c in ("title", "state", "big_picture_md", "big_picture_html")
+        }
 
 
 @pytest.fixture
@@ -44,7 +46,10 @@ def test_submit_renders_markdown_once_and_shows_it(web, app, author):
     html = web.get(f"/rfps/{rfp_id}").get_data(as_text=True)
     assert "<h1>Does warmup length matter for small transformers?</h1>" in html
     assert "<h4>Why</h4>" in html  # people's headings sit below the page's own
-    assert '<a href="https://arxiv.org/abs/2002.04745" rel="nofollow ugc noopener">the paper</a>' in html
+    assert (
+        '<a href="https://arxiv.org/abs/2002.04745" rel="nofollow ugc noopener">the paper</a>'
+        in html
+    )
     assert "<math" in html and "<msub>" in html
     for tag in ("optimization", "transformers", "warm up"):
         assert f'<li class="tag">{tag}</li>' in html
@@ -131,7 +136,9 @@ def test_author_edits_and_sees_the_change(web, app, make):
     web.login("owner")
     form = web.get(f"/rfps/{rfp_id}/edit").get_data(as_text=True)
     assert 'value="Before"' in form and "Big picture" in form
-    response = web.post(f"/rfps/{rfp_id}/edit", {**GOOD, "title": "After"}, form_url=f"/rfps/{rfp_id}/edit")
+    response = web.post(
+        f"/rfps/{rfp_id}/edit", {**GOOD, "title": "After"}, form_url=f"/rfps/{rfp_id}/edit"
+    )
     assert response.status_code == 302
     assert "<h1>After</h1>" in web.get(f"/rfps/{rfp_id}").get_data(as_text=True)
     assert "Updated" in web.get(f"/rfps/{rfp_id}").get_data(as_text=True)
@@ -142,7 +149,12 @@ def test_organisers_edit_and_withdraw_any_rfp(web, app, make, role):
     rfp_id = make.rfp(make.user("owner"))
     make.user("boss", role=role)
     web.login("boss")
-    assert web.post(f"/rfps/{rfp_id}/edit", {**GOOD, "title": "Tidied"}, form_url=f"/rfps/{rfp_id}/edit").status_code == 302
+    assert (
+        web.post(
+            f"/rfps/{rfp_id}/edit", {**GOOD, "title": "Tidied"}, form_url=f"/rfps/{rfp_id}/edit"
+        ).status_code
+        == 302
+    )
     assert rfp_in_db(app, rfp_id)["title"] == "Tidied"
     assert web.post(f"/rfps/{rfp_id}/withdraw").status_code == 302
     assert rfp_in_db(app, rfp_id)["state"] is RfpState.WITHDRAWN
@@ -224,7 +236,9 @@ def test_every_write_is_refused_without_a_csrf_token(web, app, make, index):
         ({"claim_cap": "many"}, "claim_cap", "Not a valid integer"),
     ],
 )
-def test_bad_input_gives_a_message_beside_the_field_and_keeps_the_rest(web, app, author, changes, field, message):
+def test_bad_input_gives_a_message_beside_the_field_and_keeps_the_rest(
+    web, app, author, changes, field, message
+):
     response = submit(web, **changes)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -241,20 +255,40 @@ def test_an_empty_form_lists_every_missing_field(web, author):
     response = web.post("/rfps/new", {}, form_url="/rfps/new")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    for message in ("Give your RFP a title", "Add a one-line summary", "Describe the big picture", "Describe the first plot"):
+    for message in (
+        "Give your RFP a title",
+        "Add a one-line summary",
+        "Describe the big picture",
+        "Describe the first plot",
+    ):
         assert message in html
 
 
 def test_a_failed_edit_keeps_the_saved_rfp(web, app, make):
     rfp_id = make.rfp(make.user("owner"), title="Saved title")
     web.login("owner")
-    response = web.post(f"/rfps/{rfp_id}/edit", {**GOOD, "title": "", "summary": "new text"}, form_url=f"/rfps/{rfp_id}/edit")
+    response = web.post(
+        f"/rfps/{rfp_id}/edit",
+        {**GOOD, "title": "", "summary": "new text"},
+        form_url=f"/rfps/{rfp_id}/edit",
+    )
     assert response.status_code == 422
     assert 'value="new text"' in response.get_data(as_text=True)
     assert rfp_in_db(app, rfp_id)["title"] == "Saved title"
 
 
-@pytest.mark.parametrize("url", ["/rfps/999", "/rfps/0", "/rfps/-1", "/rfps/abc", "/rfps/99999999999999999999", "/users/nobody", "/users/" + "x" * 500])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/rfps/999",
+        "/rfps/0",
+        "/rfps/-1",
+        "/rfps/abc",
+        "/rfps/99999999999999999999",
+        "/users/nobody",
+        "/users/" + "x" * 500,
+    ],
+)
 def test_unknown_things_are_404(web, url):
     response = web.get(url)
     assert response.status_code == 404
@@ -304,15 +338,26 @@ def assert_safe(html: str) -> None:
     for element in document.iter():
         tag = element.tag if isinstance(element.tag, str) else ""
         local = tag.rsplit("}", 1)[-1].lower()
-        assert local not in {"script", "iframe", "object", "embed", "style", "form", "svg", "img"} or (
-            local == "form" and element.get("action", "").startswith("/")
-        ), f"<{local}> reached the page"
+        assert local not in {
+            "script",
+            "iframe",
+            "object",
+            "embed",
+            "style",
+            "form",
+            "svg",
+            "img",
+        } or (local == "form" and element.get("action", "").startswith("/")), (
+            f"<{local}> reached the page"
+        )
         for name, value in element.attrib.items():
             assert not name.lower().startswith("on"), f"{name}= reached the page"
             assert name.lower() != "style", "a style attribute reached the page"
             if name.lower() in {"href", "src", "action", "xlink:href"}:
                 cleaned = re.sub(r"[\s\x00-\x1f]", "", value).lower()
-                assert not cleaned.startswith(("javascript:", "data:", "vbscript:")), f"{name}={value}"
+                assert not cleaned.startswith(("javascript:", "data:", "vbscript:")), (
+                    f"{name}={value}"
+                )
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
@@ -325,7 +370,9 @@ def test_markdown_attacks_never_reach_a_page(web, author, attack):
 
 
 def test_titles_and_tags_are_escaped_everywhere(web, author):
-    response = submit(web, title="<script>alert(1)</script>", summary="<img src=x onerror=alert(1)>")
+    response = submit(
+        web, title="<script>alert(1)</script>", summary="<img src=x onerror=alert(1)>"
+    )
     page = web.get(response.headers["Location"]).get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     for url in (response.headers["Location"], "/rfps", "/", "/users/author"):
@@ -333,8 +380,40 @@ def test_titles_and_tags_are_escaped_everywhere(web, author):
 
 
 def test_math_renders_as_mathml_and_bad_math_shows_its_source(web, author):
-    response = submit(web, first_plot="Inline $\\frac{a}{b}$, display $$\\sum_i x_i$$ and broken $\\frac{$.")
+    response = submit(
+        web, first_plot="Inline $\\frac{a}{b}$, display $$\\sum_i x_i$$ and broken $\\frac{$."
+    )
     page = web.get(response.headers["Location"]).get_data(as_text=True)
     assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mrow><mfrac>' in page
     assert 'display="block"' in page and "<msub>" in page
     assert '<code class="language-math-error">$\\frac{$</code>' in page
+
+
+def test_the_write_route_lists_cover_every_post_route(app):
+    """A new route that writes must join the lists above (and so the refusal tests)."""
+    posted = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and rule.endpoint != "static"
+    }
+    covered = {"/rfps/new", "/rfps/<id:rfp_id>/edit", "/rfps/<id:rfp_id>/withdraw", "/logout"}
+    public_forms = {"/register", "/login"}  # anyone may post these; CSRF is checked below
+    assert posted == covered | public_forms
+
+
+@pytest.mark.parametrize("url", ["/register", "/login"])
+def test_public_forms_are_refused_without_a_csrf_token(web, app, url):
+    from rfp_portal.models import User
+
+    data = {
+        "username": "ada",
+        "email": "ada@example.org",
+        "display_name": "Ada",
+        "password": "x" * 12,
+        "confirm": "x" * 12,
+        "login": "ada",
+    }
+    response = web.client.post(url, data=data)
+    assert response.status_code == 400
+    with app.app_context():
+        assert get_session().scalar(sa.select(sa.func.count()).select_from(User)) == 0
