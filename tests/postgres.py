@@ -19,7 +19,8 @@ def _free_port() -> int:
 
 def find_pg_bin() -> Path | None:
     candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in p.split("/")[4].split(".")]
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: [int(x) for x in p.split("/")[4].split(".")],
     )
     for candidate in reversed(candidates):
         if Path(candidate, "initdb").exists():
@@ -48,12 +49,22 @@ class ThrowawayPostgres:
         self._run(str(self.pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
         self._run(
-            str(self.pg_bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w", "-o", options, "start"
+            str(self.pg_bin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "-o",
+            options,
+            "start",
         )
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         try:
-            self._run(str(self.pg_bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+            self._run(
+                str(self.pg_bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"
+            )
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)

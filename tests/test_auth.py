@@ -36,7 +36,11 @@ def test_register_logs_in_and_stores_a_slow_hash(web, app):
         ({"email": "not-an-email"}, "email", "valid e-mail"),
         ({"password": "short", "confirm": "short"}, "password", "at least 10"),
         ({"confirm": "something else entirely"}, "confirm", "passwords differ"),
-        ({"password": "newcomer_1", "confirm": "newcomer_1"}, "password", "cannot be your username"),
+        (
+            {"password": "newcomer_1", "confirm": "newcomer_1"},
+            "password",
+            "cannot be your username",
+        ),
         ({"display_name": ""}, "display_name", "Enter the name"),
     ],
 )
@@ -55,7 +59,9 @@ def test_register_refuses_taken_username_and_email(web, make):
     make.user("taken")
     response = web.post("/register", {**NEW_PERSON, "username": "TAKEN"}, form_url="/register")
     assert "That username is taken" in response.get_data(as_text=True)
-    response = web.post("/register", {**NEW_PERSON, "email": "TAKEN@example.org"}, form_url="/register")
+    response = web.post(
+        "/register", {**NEW_PERSON, "email": "TAKEN@example.org"}, form_url="/register"
+    )
     assert "already exists" in response.get_data(as_text=True)
 
 
@@ -180,7 +186,17 @@ def test_create_admin_command_makes_an_admin(app):
 
 def test_create_admin_refuses_a_short_password(app):
     result = app.test_cli_runner().invoke(
-        args=["create-admin", "--username", "r", "--email", "r@x.org", "--display-name", "R", "--password", "short"]
+        args=[
+            "create-admin",
+            "--username",
+            "r",
+            "--email",
+            "r@x.org",
+            "--display-name",
+            "R",
+            "--password",
+            "short",
+        ]
     )
     assert result.exit_code != 0 and "at least 10" in result.output
 
@@ -189,10 +205,23 @@ def test_create_admin_promotes_an_existing_account_and_set_role_changes_roles(ap
     make.user("ada")
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["create-admin", "--username", "ada", "--email", "x@y.org", "--display-name", "A", "--password", "irrelevant!!"]
+        args=[
+            "create-admin",
+            "--username",
+            "ada",
+            "--email",
+            "x@y.org",
+            "--display-name",
+            "A",
+            "--password",
+            "irrelevant!!",
+        ]
     )
     assert "now an admin" in result.output
     assert runner.invoke(args=["set-role", "ada", "organiser"]).exit_code == 0
     with app.app_context():
-        assert get_session().scalar(sa.select(User.role).where(User.username == "ada")) is Role.ORGANISER
+        assert (
+            get_session().scalar(sa.select(User.role).where(User.username == "ada"))
+            is Role.ORGANISER
+        )
     assert runner.invoke(args=["set-role", "nobody", "admin"]).exit_code != 0

@@ -51,6 +51,7 @@ def test_submit_renders_markdown_once_and_shows_it(web, app, author):
         in html
     )
     assert "<math" in html and "<msub>" in html
+    assert "Updated" not in html  # a new RFP has not been updated
     for tag in ("optimization", "transformers", "warm up"):
         assert f'<li class="tag">{tag}</li>' in html
     assert html.count('<li class="tag">optimization</li>') == 1

@@ -18,6 +18,7 @@ class RegisterForm(BaseForm):
             ),
         ],
         description="3–30 letters, digits, '-' or '_'. Your page will be /users/<username>.",
+        render_kw={"autocomplete": "username"},
     )
     email = EmailField(
         "E-mail",
@@ -26,10 +27,12 @@ class RegisterForm(BaseForm):
             Length(max=254),
             Email("Enter a valid e-mail address.", check_deliverability=False),
         ],
+        render_kw={"autocomplete": "email"},
     )
     display_name = StringField(
         "Display name",
         validators=[DataRequired("Enter the name people will see."), Length(max=80)],
+        render_kw={"autocomplete": "name"},
     )
     password = PasswordField(
         "Password",
@@ -38,6 +41,7 @@ class RegisterForm(BaseForm):
             Length(min=PASSWORD_MIN, max=200, message=f"Use at least {PASSWORD_MIN} characters."),
         ],
         description=f"At least {PASSWORD_MIN} characters.",
+        render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         "Repeat the password",
@@ -45,6 +49,7 @@ class RegisterForm(BaseForm):
             DataRequired("Repeat the password."),
             EqualTo("password", "The passwords differ."),
         ],
+        render_kw={"autocomplete": "new-password"},
     )
 
     def validate_password(self, field):
@@ -59,8 +64,11 @@ class LoginForm(BaseForm):
     login = StringField(
         "Username or e-mail",
         validators=[DataRequired("Enter your username or e-mail."), Length(max=254)],
+        render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password."), Length(max=200)]
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField("Keep me logged in on this device")

@@ -94,7 +94,8 @@ def submit_rfp(session: Session, *, author: User, draft: RfpDraft) -> Rfp:
 
     :raise DomainError: when the draft breaks a rule (body too long).
     """
-    rfp = Rfp(author=author, state=RfpState.OPEN)
+    now = utcnow()
+    rfp = Rfp(author=author, state=RfpState.OPEN, created_at=now, updated_at=now)
     session.add(rfp)
     _apply(session, rfp, draft)
     session.flush()

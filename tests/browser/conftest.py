@@ -1,0 +1,79 @@
+"""Fixtures for the real-browser tests: Debian's Chromium and the portal on a real local server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+import rfp_portal.models  # noqa: F401 - registers the tables on Base.metadata
+from rfp_portal import create_app
+from rfp_portal.db import Base
+
+CHROMIUM = Path("/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Launch the system Chromium (Playwright's own download is never installed here)."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} not found; `make test` installs Debian's chromium package"
+        if IN_CI:
+            pytest.fail(message + " — with CI=true this is an error, not a skip", pytrace=False)
+        pytest.skip(message)
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": [
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    """The portal on SQLite, served by werkzeug on a free loopback port; yields its base URL."""
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp / 'browser.db'}"
+    engine = sa.create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "browser-test", "INSTANCE_PATH": str(tmp / "instance")}
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+        app.extensions["rfp_db"]["engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: str) -> str:
+    """pytest-playwright gives every browser context this base URL, so ``page.goto("/login")``."""
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where the screenshots go (gitignored); stale ones from an earlier run are removed."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    return ARTIFACTS
