@@ -49,7 +49,8 @@ def _load_user(user_id: str):
 
     if not user_id.isdigit():
         return None
-    return get_session().get(User, int(user_id))
+    user = get_session().get(User, int(user_id))
+    return user if user is not None and user.is_active else None  # deactivation ends sessions
 
 
 def render_error(code: int, description: str | None = None):

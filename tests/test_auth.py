@@ -112,6 +112,17 @@ def test_deactivated_account_cannot_log_in(web, make, app):
     assert "deactivated" in response.get_data(as_text=True)
 
 
+def test_deactivating_an_account_ends_its_sessions(web, make, app):
+    user = make.user("ada")
+    web.login("ada")
+    with app.app_context():
+        session = get_session()
+        session.get(User, user.id).active = False
+        session.commit()
+    assert "Log in" in web.get("/").get_data(as_text=True)
+    assert web.get("/rfps/new").status_code == 302
+
+
 def test_logout_is_a_post_with_csrf(web, make):
     make.user("ada")
     web.login("ada")
