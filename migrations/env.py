@@ -3,10 +3,17 @@
 from alembic import context
 
 from rfp_portal import models  # noqa: F401 - registers every table on Base.metadata
-from rfp_portal.db import Base, make_engine
+from rfp_portal.db import Base, UtcDateTime, make_engine
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def render_item(type_, obj, autogen_context):
+    """Migrations spell the portal's own column types in plain SQLAlchemy, so they never change."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -30,6 +37,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,  # SQLite alters tables by copying them
             compare_type=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -12,6 +12,8 @@ from rfp_portal.db import get_engine, get_session
 from rfp_portal.models import Role, User
 from rfp_portal.services import DomainError
 from rfp_portal.services.accounts import register_user, set_role
+from rfp_portal.services.plots import collect_unreferenced
+from rfp_portal.storage import get_store
 
 db_cli = AppGroup("db", help="Bring the database schema up to date (Alembic).")
 
@@ -107,8 +109,9 @@ def demo_data(if_empty: bool, replace: bool) -> None:
     from rfp_portal import demo
 
     session = get_session()
+    released: list[str] = []
     if replace:
-        demo.delete_everything(session)
+        released = demo.delete_everything(session)
     elif demo.has_data(session):
         if if_empty:
             click.echo("The database already has data; demo data not loaded.")
@@ -116,8 +119,9 @@ def demo_data(if_empty: bool, replace: bool) -> None:
         raise click.ClickException(
             "The database already has data. Use --replace to delete it all and load the demo data."
         )
-    summary = demo.load(session)
+    summary = demo.load(session, get_store())
     session.commit()
+    collect_unreferenced(session, get_store(), released)
     click.echo(f"Demo data loaded: {summary}.")
 
 

@@ -58,7 +58,7 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "DATABASE_URL": database_url,
         "DEBUG": _flag("FLASK_DEBUG"),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)),
         "RFPS_PER_PAGE": int(os.environ.get("RFPS_PER_PAGE", 20)),
         "SQL_ECHO": _flag("SQL_ECHO"),
         "SESSION_COOKIE_HTTPONLY": True,

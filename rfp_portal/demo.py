@@ -8,9 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rfp_portal.db import Base, utcnow
-from rfp_portal.models import Compute, Difficulty, Role, User
+from rfp_portal.models import Compute, Difficulty, Plot, Role, User
 from rfp_portal.services.accounts import register_user
+from rfp_portal.services.plots import add_example_plot, add_sketch
 from rfp_portal.services.rfps import RfpDraft, submit_rfp
+from rfp_portal.storage import ImageStore
 
 # Every demo account has this password, so people trying the portal can log in as any of them.
 DEMO_PASSWORD = "open-collab-demo"  # noqa: S105 - published on purpose, for demo accounts
@@ -157,18 +159,175 @@ learning rates, with the threshold $2/\\eta$ (or $38/\\eta$ for Adam with $\\bet
 ]
 
 
+def _curve(xs, f):
+    return {"x": list(xs), "y": [round(f(x), 4) for x in xs]}
+
+
+BATCHES = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+# Plots per RFP (by index in RFPS): sketches the authors drew, and example images they uploaded.
+SKETCHES = {
+    0: dict(
+        caption="What I expect: the best learning rate follows the linear rule, then bends.",
+        alt_text="Hand-drawn log-log sketch: best learning rate rises in a straight line with batch size, then flattens after about 512 for the MLP and 2048 for the ResNet.",
+        spec={
+            "kind": "line",
+            "title": "Best learning rate against batch size",
+            "x_label": "batch size $B$",
+            "y_label": "best learning rate $\\eta^*$",
+            "x_log": True,
+            "y_log": True,
+            "hand_drawn": True,
+            "series": [
+                {
+                    "name": "ResNet-18 / CIFAR-10",
+                    **_curve(BATCHES, lambda b: 0.1 * min(b, 2048) / 128),
+                },
+                {"name": "MLP / MNIST", **_curve(BATCHES, lambda b: 0.05 * min(b, 512) / 128)},
+                {"name": "$\\eta \\propto B$", **_curve(BATCHES, lambda b: 0.1 * b / 128)},
+            ],
+        },
+    ),
+    1: dict(
+        caption="Hypothesis: transferred tickets track native ones until very high sparsity.",
+        alt_text="Hand-drawn sketch of SVHN test accuracy against fraction of weights kept: native and transferred tickets stay near 95 percent down to 5 percent of weights, random masks fall off early.",
+        spec={
+            "kind": "line",
+            "title": "Winning tickets moved from CIFAR-10 to SVHN",
+            "x_label": "fraction of weights kept",
+            "y_label": "SVHN test accuracy (%)",
+            "x_log": True,
+            "y_log": False,
+            "hand_drawn": True,
+            "series": [
+                {
+                    "name": "native tickets",
+                    "x": [1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01],
+                    "y": [95, 95.5, 95.6, 95.2, 94.5, 91, 85],
+                },
+                {
+                    "name": "transferred",
+                    "x": [1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01],
+                    "y": [95, 95.2, 95, 94.4, 93, 88, 80],
+                },
+                {
+                    "name": "random masks",
+                    "x": [1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01],
+                    "y": [95, 94, 91, 87, 80, 70, 55],
+                },
+            ],
+        },
+    ),
+    3: dict(
+        caption="My guess: early layers settle within a few epochs, the last layer keeps moving.",
+        alt_text="Hand-drawn sketch of CKA similarity to the final epoch against epoch for four conv layers: layer 1 reaches 0.95 by epoch 5, layer 4 only near the end.",
+        spec={
+            "kind": "line",
+            "title": "When do layers stop changing?",
+            "x_label": "epoch $t$",
+            "y_label": "CKA to final epoch",
+            "x_log": False,
+            "y_log": False,
+            "hand_drawn": True,
+            "series": [
+                {
+                    "name": f"conv{k}",
+                    **_curve(range(0, 31, 3), lambda t, k=k: 1 - 0.9 * 0.5 ** (t / (1.5 * k))),
+                }
+                for k in (1, 2, 3, 4)
+            ],
+        },
+    ),
+    4: dict(
+        caption="Expected: flipped labels are forgotten far more often.",
+        alt_text="Bar chart sketch of the share of examples by number of forgetting events, for clean and flipped labels: clean examples mostly have zero, flipped ones mostly three or more.",
+        spec={
+            "kind": "bar",
+            "title": "Forgetting events per example",
+            "x_label": "forgetting events",
+            "y_label": "share of examples",
+            "x_log": False,
+            "y_log": False,
+            "hand_drawn": True,
+            "series": [
+                {"name": "clean labels", "x": ["0", "1", "2", "3+"], "y": [0.7, 0.18, 0.07, 0.05]},
+                {"name": "flipped labels", "x": ["0", "1", "2", "3+"], "y": [0.05, 0.1, 0.2, 0.65]},
+            ],
+        },
+    ),
+}
+EXAMPLES = {
+    0: dict(
+        caption="An example of the kind of figure I mean, redrawn from Goyal et al. (2017), Fig. 1 (approximate values).",
+        alt_text="ImageNet top-1 error against mini-batch size from 64 to 65536: flat near 23.5 percent up to 8192, then rising steeply to 41 percent.",
+        spec={
+            "kind": "line",
+            "title": "ImageNet error against batch size (after Goyal et al.)",
+            "x_label": "mini-batch size",
+            "y_label": "top-1 error (%)",
+            "x_log": True,
+            "y_log": False,
+            "hand_drawn": False,
+            "series": [
+                {
+                    "name": "",
+                    "x": [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536],
+                    "y": [23.6, 23.5, 23.6, 23.5, 23.4, 23.6, 23.6, 23.7, 24.8, 28.5, 41.0],
+                }
+            ],
+        },
+    ),
+    5: dict(
+        caption="What full-batch GD does (schematic, after Cohen et al. 2021): sharpness rises to 2/η and hovers.",
+        alt_text="Line plot of sharpness against training step for three learning rates; each curve rises and then flattens at its own dashed threshold 2 over eta.",
+        spec={
+            "kind": "line",
+            "title": "Edge of stability with gradient descent",
+            "x_label": "step",
+            "y_label": "sharpness",
+            "x_log": False,
+            "y_log": False,
+            "hand_drawn": False,
+            "series": [
+                {
+                    "name": f"$\\eta = {lr}$",
+                    **_curve(range(0, 3001, 150), lambda t, lr=lr: min(2 / lr, 5 + t * 0.05)),
+                }
+                for lr in (0.01, 0.02, 0.04)
+            ],
+        },
+    ),
+}
+
+
+def _example_image(spec: dict, fmt: str) -> bytes:
+    """An "uploaded" example: a clean figure, saved as a photo-editor would (with EXIF)."""
+    import io
+
+    from PIL import Image
+
+    from rfp_portal.rendering.sketch import draw_sketch
+
+    with Image.open(io.BytesIO(draw_sketch(spec))) as image:
+        out = io.BytesIO()
+        image.convert("RGB").save(out, fmt, quality=92)
+        return out.getvalue()
+
+
 def has_data(session: Session) -> bool:
     return session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
 
 
-def delete_everything(session: Session) -> None:
+def delete_everything(session: Session) -> list[str]:
+    """Delete every row; return the storage keys that were in use (collect them after commit)."""
+    keys = [k for pair in session.execute(sa.select(Plot.image_key, Plot.thumb_key)) for k in pair]
     for table in reversed(Base.metadata.sorted_tables):
         session.execute(table.delete())
     session.flush()
+    return keys
 
 
-def load(session: Session) -> str:
-    """Add the demo people and RFPs; return a short summary of what was added."""
+def load(session: Session, store: ImageStore) -> str:
+    """Add the demo people, RFPs and plots; return a short summary of what was added."""
     people = {}
     for username, name, role in PEOPLE:
         people[username] = register_user(
@@ -180,7 +339,8 @@ def load(session: Session) -> str:
             role=role,
         )
     now = utcnow()
-    for spec in RFPS:
+    plots = 0
+    for index, spec in enumerate(RFPS):
         draft = RfpDraft(
             title=spec["title"],
             summary=spec["summary"],
@@ -193,5 +353,21 @@ def load(session: Session) -> str:
         )
         rfp = submit_rfp(session, author=people[spec["author"]], draft=draft)
         rfp.created_at = rfp.updated_at = now - timedelta(days=spec["days_ago"])
+        author = people[spec["author"]]
+        if index in SKETCHES:
+            add_sketch(session, store, rfp=rfp, actor=author, **SKETCHES[index])
+            plots += 1
+        if index in EXAMPLES:
+            example = EXAMPLES[index]
+            add_example_plot(
+                session,
+                store,
+                rfp=rfp,
+                actor=author,
+                data=_example_image(example["spec"], "JPEG" if index else "WEBP"),
+                caption=example["caption"],
+                alt_text=example["alt_text"],
+            )
+            plots += 1
     session.flush()
-    return f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs"
+    return f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs, {plots} plots"

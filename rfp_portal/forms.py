@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
+from wtforms.fields import FieldList, FormField
 
 from rfp_portal.services import DomainError
 
@@ -19,6 +20,28 @@ class BaseForm(FlaskForm):
                 field.errors = [*field.errors, "This contains a character that is not allowed."]
                 ok = False
         return ok
+
+    def error_list(self) -> list[tuple[str | None, str, str]]:
+        """Every error as (field id, field label, message), nested fields included, in order."""
+        found: list[tuple[str | None, str, str]] = [
+            (None, "", message) for message in self.form_errors
+        ]
+
+        def walk(fields, prefix: str = "") -> None:
+            for field in fields:
+                if isinstance(field, FieldList):
+                    for number, entry in enumerate(field.entries, start=1):
+                        inner = entry.form if isinstance(entry, FormField) else [entry]
+                        walk(inner, f"{field.label.text} {number}: ")
+                elif isinstance(field, FormField):
+                    walk(field.form, prefix)
+                else:
+                    for message in field.errors if isinstance(field.errors, list | tuple) else []:
+                        if isinstance(message, str):
+                            found.append((field.id, f"{prefix}{field.label.text}", message))
+
+        walk(self)
+        return found
 
     def add_domain_error(self, error: DomainError, default_field: str | None = None) -> None:
         """Show a service's refusal beside the field it is about (or as a form-wide error)."""

@@ -112,7 +112,7 @@ def test_a_huge_request_body_gets_the_413_page(web, make):
     web.login("ada")
     token = web.csrf_token("/rfps/new")
     response = web.client.post(
-        "/rfps/new", data={"csrf_token": token, "title": "T" * (7 * 1024 * 1024)}
+        "/rfps/new", data={"csrf_token": token, "title": "T" * (9 * 1024 * 1024)}
     )
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)

@@ -398,6 +398,13 @@ def test_the_write_route_lists_cover_every_post_route(app):
         if "POST" in rule.methods and rule.endpoint != "static"
     }
     covered = {"/rfps/new", "/rfps/<id:rfp_id>/edit", "/rfps/<id:rfp_id>/withdraw", "/logout"}
+    # proven in test_plots.py (plot_write_routes)
+    covered |= {
+        "/rfps/<id:rfp_id>/plots",
+        "/plots/<id:plot_id>/edit",
+        "/plots/<id:plot_id>/move",
+        "/plots/<id:plot_id>/delete",
+    }
     public_forms = {"/register", "/login"}  # anyone may post these; CSRF is checked below
     assert posted == covered | public_forms
 

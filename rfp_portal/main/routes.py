@@ -19,7 +19,7 @@ def index():
             .where(Rfp.state == RfpState.OPEN)
             .order_by(Rfp.created_at.desc(), Rfp.id.desc())
             .limit(6)
-            .options(selectinload(Rfp.author), selectinload(Rfp.tags))
+            .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots))
         )
         .all()
     )

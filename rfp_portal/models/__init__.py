@@ -1,6 +1,18 @@
 """The portal's models, one module per aggregate."""
 
+from rfp_portal.models.plot import Plot, PlotKind
 from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags
 from rfp_portal.models.user import Role, User
 
-__all__ = ["Compute", "Difficulty", "Rfp", "RfpState", "Role", "Tag", "User", "rfp_tags"]
+__all__ = [
+    "Compute",
+    "Difficulty",
+    "Plot",
+    "PlotKind",
+    "Rfp",
+    "RfpState",
+    "Role",
+    "Tag",
+    "User",
+    "rfp_tags",
+]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
 
 if TYPE_CHECKING:
+    from rfp_portal.models.plot import Plot
     from rfp_portal.models.user import User
 
 
@@ -83,6 +84,12 @@ class Rfp(Base):
 
     author: Mapped[User] = relationship(back_populates="rfps")
     tags: Mapped[list[Tag]] = relationship(secondary=rfp_tags, order_by=Tag.name)
+    plots: Mapped[list[Plot]] = relationship(
+        back_populates="rfp",
+        order_by="(Plot.position, Plot.id)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     def can_edit(self, user) -> bool:
         """The author and organisers may edit; nobody edits a withdrawn RFP."""

@@ -29,7 +29,7 @@ def load_rfp(rfp_id: int) -> Rfp:
     rfp = get_session().scalar(
         sa.select(Rfp)
         .where(Rfp.id == rfp_id)
-        .options(selectinload(Rfp.author), selectinload(Rfp.tags))
+        .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots))
     )
     if rfp is None:
         abort(404, description="There is no RFP with that number.")
@@ -45,7 +45,7 @@ def index():
         sa.select(Rfp)
         .where(Rfp.state.in_(STATE_FILTERS[state]))
         .order_by(Rfp.created_at.desc(), Rfp.id.desc())
-        .options(selectinload(Rfp.author), selectinload(Rfp.tags))
+        .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots))
     )
     page = Page.of(
         get_session(),

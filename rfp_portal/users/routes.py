@@ -21,6 +21,6 @@ def show(username: str):
         sa.select(Rfp)
         .where(Rfp.author_id == person.id)
         .order_by(Rfp.created_at.desc(), Rfp.id.desc())
-        .options(selectinload(Rfp.tags))
+        .options(selectinload(Rfp.tags), selectinload(Rfp.plots))
     ).all()
     return render_template("users/show.html", person=person, rfps=rfps)

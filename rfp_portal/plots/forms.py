@@ -1,0 +1,171 @@
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, Form, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields import FieldList, FormField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from rfp_portal.forms import BaseForm
+from rfp_portal.models.plot import ALT_TEXT_MAX, CAPTION_MAX
+from rfp_portal.rendering.sketch import (
+    KINDS,
+    LABEL_MAX,
+    MAX_POINTS,
+    MAX_SERIES,
+    NAME_MAX,
+    SketchError,
+    parse_csv,
+    parse_points,
+    spec_to_text,
+)
+
+POINTS_TEXT_MAX = 60_000
+TOO_MUCH_DATA = f"That is too much data: a sketch can have at most {MAX_POINTS:,} points."
+
+
+class PlotTextMixin:
+    caption = StringField(
+        "Caption",
+        validators=[
+            DataRequired("Add a caption: what does this plot show?"),
+            Length(max=CAPTION_MAX, message=f"A caption can be at most {CAPTION_MAX} characters."),
+        ],
+        description="Shown under the plot.",
+    )
+    alt_text = TextAreaField(
+        "Alt text (for screen readers)",
+        validators=[
+            DataRequired("Describe the plot for people who cannot see it."),
+            Length(max=ALT_TEXT_MAX, message=f"Alt text can be at most {ALT_TEXT_MAX} characters."),
+        ],
+        description="Say what the axes are and what the plot shows, e.g. “Loss falls with batch size until 512, then flattens.”",
+    )
+
+
+class ExampleForm(PlotTextMixin, BaseForm):
+    image = FileField(
+        "Image file",
+        validators=[FileRequired("Choose an image to upload.")],
+        description="PNG, JPEG or WebP, up to 5 MB and 25 megapixels.",
+        render_kw={"accept": "image/png,image/jpeg,image/webp"},
+    )
+
+
+class CaptionForm(PlotTextMixin, BaseForm):
+    """Re-caption an uploaded plot."""
+
+
+class SeriesForm(Form):
+    """One named series; plain Form, since it lives inside a CSRF-protected form."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=NAME_MAX)])
+    points = TextAreaField(
+        "Points",
+        validators=[
+            Optional(),
+            Length(max=POINTS_TEXT_MAX, message=TOO_MUCH_DATA),
+        ],
+        description="One “x, y” pair a line. For bars, x is a category name.",
+    )
+
+
+class SketchForm(PlotTextMixin, BaseForm):
+    chart = SelectField(
+        "Chart kind",
+        choices=[SelectChoice(k, k.capitalize()) for k in KINDS],
+        default="line",
+    )
+    title = StringField(
+        "Title",
+        validators=[
+            Optional(),
+            Length(max=LABEL_MAX, message=f"Keep this under {LABEL_MAX} characters."),
+        ],
+    )
+    x_label = StringField(
+        "x-axis label",
+        validators=[
+            Optional(),
+            Length(max=LABEL_MAX, message=f"Keep this under {LABEL_MAX} characters."),
+        ],
+        description="Math works: $\\eta$, $10^{-3}$.",
+    )
+    y_label = StringField(
+        "y-axis label",
+        validators=[
+            Optional(),
+            Length(max=LABEL_MAX, message=f"Keep this under {LABEL_MAX} characters."),
+        ],
+    )
+    x_log = BooleanField("Logarithmic x axis")
+    y_log = BooleanField("Logarithmic y axis")
+    hand_drawn = BooleanField("Hand-drawn look: mark this as a hypothesis", default=True)
+    series = FieldList(FormField(SeriesForm), min_entries=MAX_SERIES, max_entries=MAX_SERIES)
+    csv = TextAreaField(
+        "…or paste CSV with a header row",
+        validators=[
+            Optional(),
+            Length(max=POINTS_TEXT_MAX, message=TOO_MUCH_DATA),
+        ],
+        description="First column x, then one column per series, e.g. “epoch, train, validation”. "
+        "When given, it replaces the series above.",
+    )
+    preview = SubmitField("Preview")
+    save = SubmitField("Save the sketch")
+
+    def to_spec(self) -> dict:
+        """The spec the form describes.
+
+        :raise SketchError: when the points cannot be read.
+        """
+        kind = self.chart.data
+        if (self.csv.data or "").strip():
+            series = parse_csv(self.csv.data, kind=kind)
+        else:
+            series = []
+            for index, entry in enumerate(self.series.entries):
+                text = entry.form.points.data or ""
+                if not text.strip():
+                    continue
+                xs, ys = parse_points(text, kind=kind, field=f"series-{index}-points")
+                series.append({"name": (entry.form.name.data or "").strip(), "x": xs, "y": ys})
+        return {
+            "kind": kind,
+            "title": (self.title.data or "").strip(),
+            "x_label": (self.x_label.data or "").strip(),
+            "y_label": (self.y_label.data or "").strip(),
+            "x_log": self.x_log.data,
+            "y_log": self.y_log.data,
+            "hand_drawn": self.hand_drawn.data,
+            "series": series,
+        }
+
+    def add_sketch_error(self, error: SketchError) -> None:
+        """Put a SketchError beside the field it is about."""
+        name = {"kind": "chart"}.get(error.field or "", error.field or "")
+        if name.startswith("series-"):
+            _, index, sub = name.split("-")
+            field = self.series.entries[int(index)].form[sub]
+            field.errors = [*field.errors, error.message]
+        elif name in ("series",):
+            self.series.entries[0].form.points.errors = [
+                *self.series.entries[0].form.points.errors,
+                error.message,
+            ]
+        elif name and name in self:
+            self[name].errors = [*self[name].errors, error.message]
+        else:
+            self.form_errors.append(error.message)
+
+    def fill_from(self, plot) -> None:
+        """Put a stored sketch back into the form (on GET)."""
+        spec = plot.spec or {}
+        self.caption.data = plot.caption
+        self.alt_text.data = plot.alt_text
+        self.chart.data = spec.get("kind", "line")
+        for name in ("title", "x_label", "y_label"):
+            self[name].data = spec.get(name, "")
+        for name in ("x_log", "y_log", "hand_drawn"):
+            self[name].data = bool(spec.get(name))
+        for entry, (name, points) in zip(self.series.entries, spec_to_text(spec), strict=False):
+            entry.form.name.data = name
+            entry.form.points.data = points

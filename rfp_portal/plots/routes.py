@@ -1,0 +1,265 @@
+"""Plots on an RFP: upload an example, draw a sketch, re-caption, reorder, delete; serve images."""
+
+import base64
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from rfp_portal.db import get_session
+from rfp_portal.forms import ConfirmForm
+from rfp_portal.models import Plot, PlotKind, Rfp
+from rfp_portal.plots.forms import CaptionForm, ExampleForm, SketchForm
+from rfp_portal.rendering.images import ImageRejected
+from rfp_portal.rendering.sketch import SketchError, draw_sketch, validate_spec
+from rfp_portal.rfps.routes import load_rfp
+from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.plots import (
+    add_example_plot,
+    add_sketch,
+    collect_unreferenced,
+    delete_plot,
+    move_plot,
+    update_plot,
+)
+from rfp_portal.storage import get_store
+
+bp = Blueprint("plots", __name__)
+
+YEAR = 365 * 24 * 3600
+
+
+def load_plot(plot_id: int) -> Plot:
+    """:raise 404: when there is no plot with that id."""
+    plot = get_session().scalar(
+        sa.select(Plot)
+        .where(Plot.id == plot_id)
+        .options(selectinload(Plot.rfp).selectinload(Rfp.plots))
+    )
+    if plot is None:
+        abort(404, description="There is no plot with that number.")
+    return plot
+
+
+def editable_rfp(rfp_id: int) -> Rfp:
+    """:raise 404: for an unknown RFP. :raise 403: unless the person may edit it."""
+    rfp = load_rfp(rfp_id)
+    if not rfp.can_edit(current_user):
+        abort(403, description="Only the author or an organiser can change this RFP's plots.")
+    return rfp
+
+
+def managed_plot(plot_id: int) -> Plot:
+    plot = load_plot(plot_id)
+    if not plot.can_manage(current_user):
+        abort(403, description="Only the author or an organiser can change this plot.")
+    return plot
+
+
+def commit_files(session, written: list[str], released: list[str] = ()) -> None:
+    """Commit; then drop files nobody refers to: released ones, or new ones if the commit failed."""
+    store = get_store()
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        collect_unreferenced(session, store, written)
+        raise
+    collect_unreferenced(session, store, list(released))
+
+
+def preview_data_url(form: SketchForm) -> str | None:
+    """Draw the form's sketch for a preview (nothing is stored); errors go on the form."""
+    try:
+        png = draw_sketch(validate_spec(form.to_spec()))
+    except SketchError as error:
+        form.add_sketch_error(error)
+        return None
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+@bp.route("/rfps/<id:rfp_id>/plots")
+@login_required
+def manage(rfp_id: int):
+    rfp = editable_rfp(rfp_id)
+    return render_template("plots/manage.html", rfp=rfp, form=ConfirmForm())
+
+
+@bp.route("/rfps/<id:rfp_id>/plots/new/<any(example, sketch):kind>")
+@login_required
+def new(rfp_id: int, kind: str):
+    rfp = editable_rfp(rfp_id)
+    form = ExampleForm() if kind == "example" else SketchForm(formdata=None)
+    return render_template(f"plots/{kind}.html", rfp=rfp, form=form, plot=None, preview=None)
+
+
+@bp.route("/rfps/<id:rfp_id>/plots", methods=["POST"])
+@login_required
+def create(rfp_id: int):
+    rfp = editable_rfp(rfp_id)
+    kind = request.form.get("kind")
+    if kind not in ("example", "sketch"):
+        abort(400, description="Say whether this is an example upload or a sketch.")
+    session, store = get_session(), get_store()
+    form = ExampleForm() if kind == "example" else SketchForm()
+    preview = None
+    if kind == "sketch" and form.preview.data:
+        if form.validate_on_submit():
+            preview = preview_data_url(form)
+        return render_template(
+            "plots/sketch.html", rfp=rfp, form=form, plot=None, preview=preview
+        ), (422 if form.errors or form.error_list() else 200)
+    if form.validate_on_submit():
+        try:
+            if kind == "example":
+                plot = add_example_plot(
+                    session,
+                    store,
+                    rfp=rfp,
+                    actor=current_user,
+                    data=form.image.data.read(),
+                    caption=form.caption.data,
+                    alt_text=form.alt_text.data,
+                )
+            else:
+                plot = add_sketch(
+                    session,
+                    store,
+                    rfp=rfp,
+                    actor=current_user,
+                    spec=form.to_spec(),
+                    caption=form.caption.data,
+                    alt_text=form.alt_text.data,
+                )
+        except ImageRejected as error:
+            form.image.errors = [*form.image.errors, str(error)]
+        except SketchError as error:
+            form.add_sketch_error(error)
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            commit_files(session, [plot.image_key, plot.thumb_key])
+            flash("The plot is saved." if kind == "example" else "Your sketch is saved.", "success")
+            return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor=f"plot-{plot.id}"))
+    return render_template(f"plots/{kind}.html", rfp=rfp, form=form, plot=None, preview=None), 422
+
+
+@bp.route("/plots/<id:plot_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(plot_id: int):
+    plot = managed_plot(plot_id)
+    session = get_session()
+    is_sketch = plot.kind is PlotKind.SKETCH
+    form = SketchForm() if is_sketch else CaptionForm()
+    if is_sketch and not form.is_submitted():
+        form.fill_from(plot)
+    elif not is_sketch and not form.is_submitted():
+        form.caption.data, form.alt_text.data = plot.caption, plot.alt_text
+    template = "plots/sketch.html" if is_sketch else "plots/caption.html"
+    preview = None
+    if is_sketch and form.preview.data:
+        if form.validate_on_submit():
+            preview = preview_data_url(form)
+        status = 422 if form.error_list() else 200
+        return render_template(
+            template, rfp=plot.rfp, form=form, plot=plot, preview=preview
+        ), status
+    if form.validate_on_submit():
+        try:
+            old_keys = [plot.image_key, plot.thumb_key]
+            released = update_plot(
+                session,
+                get_store(),
+                plot=plot,
+                actor=current_user,
+                caption=form.caption.data,
+                alt_text=form.alt_text.data,
+                spec=form.to_spec() if is_sketch else None,
+            )
+        except SketchError as error:
+            form.add_sketch_error(error)
+        except NotAllowed:
+            abort(403)
+        else:
+            written = [k for k in (plot.image_key, plot.thumb_key) if k not in old_keys]
+            commit_files(session, written, released)
+            flash("The plot is updated.", "success")
+            return redirect(url_for("rfps.show", rfp_id=plot.rfp_id, _anchor=f"plot-{plot.id}"))
+    status = 422 if form.is_submitted() else 200
+    return render_template(template, rfp=plot.rfp, form=form, plot=plot, preview=None), status
+
+
+@bp.route("/plots/<id:plot_id>/move", methods=["POST"])
+@login_required
+def move(plot_id: int):
+    plot = managed_plot(plot_id)
+    offset = request.form.get("offset", type=int)
+    if offset not in (-1, 1):
+        abort(400, description="A plot moves one place up or down.")
+    session = get_session()
+    move_plot(session, plot=plot, actor=current_user, offset=offset)
+    session.commit()
+    flash("The plots are reordered.", "success")
+    return redirect(url_for("plots.manage", rfp_id=plot.rfp_id, _anchor=f"plot-{plot.id}"))
+
+
+@bp.route("/plots/<id:plot_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(plot_id: int):
+    plot = managed_plot(plot_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        session, rfp_id = get_session(), plot.rfp_id
+        released = delete_plot(session, plot=plot, actor=current_user)
+        commit_files(session, [], released)
+        flash("The plot is deleted.", "success")
+        return redirect(url_for("plots.manage", rfp_id=rfp_id))
+    return render_template("plots/delete.html", plot=plot, form=form)
+
+
+def _send(key: str, content_type: str, version: str) -> Response:
+    try:
+        data = get_store().get(key)
+    except FileNotFoundError:
+        abort(404, description="This image is missing from the store.")
+    response = Response(data, content_type=content_type)
+    response.set_etag(key.split(".")[0])
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    if request.args.get("v") == version:
+        # Pages link with ?v=<hash>; a changed image gets a new URL, so this copy never goes stale.
+        response.cache_control.public = True
+        response.cache_control.max_age = YEAR
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.public = True
+        response.cache_control.max_age = 300
+    return response.make_conditional(request)
+
+
+@bp.route("/plots/<id:plot_id>/image")
+def image(plot_id: int):
+    plot = get_session().get(Plot, plot_id) or abort(
+        404, description="There is no plot with that number."
+    )
+    return _send(plot.image_key, plot.image_type, plot.version)
+
+
+@bp.route("/plots/<id:plot_id>/thumb")
+def thumb(plot_id: int):
+    plot = get_session().get(Plot, plot_id) or abort(
+        404, description="There is no plot with that number."
+    )
+    return _send(plot.thumb_key, plot.thumb_type, plot.version)

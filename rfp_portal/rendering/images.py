@@ -1,0 +1,127 @@
+"""Uploaded images: checked, turned upright, re-encoded without metadata and thumbnailed, once.
+
+Pillow is imported only here, inside the functions, so no page view pays for it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_PIXELS = 25_000_000
+THUMB_MAX = 480
+
+# The format is decided from the first bytes, never from the name or the browser's claim.
+FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
+
+
+class ImageRejected(ValueError):
+    """The upload is not an image the portal accepts; the message says why, for the person."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    extension: str
+    content_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    image: Encoded
+    thumb: Encoded
+
+
+def sniff_format(head: bytes) -> str | None:
+    """PNG, JPEG or WEBP from the magic numbers at the start of the file, else None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _encode(image, fmt: str) -> Encoded:
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(out, "JPEG", quality=90, optimize=True)
+    elif fmt == "WEBP":
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        image.save(out, "WEBP", quality=90, method=4)
+    else:
+        if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            image = image.convert("RGBA")
+        image.save(out, "PNG", optimize=True)
+    extension, content_type = FORMATS[fmt]
+    # Nothing but the pixels is written: no EXIF, no text chunks, no ICC profile.
+    return Encoded(out.getvalue(), extension, content_type, image.width, image.height)
+
+
+def process_upload(data: bytes) -> ProcessedImage:
+    """Check and re-encode an uploaded image, and make its thumbnail.
+
+    :raise ImageRejected: for anything but a whole PNG, JPEG or WebP image within the limits.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not data:
+        raise ImageRejected("The file is empty.")
+    if len(data) > MAX_BYTES:
+        raise ImageRejected(f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+    fmt = sniff_format(data[:16])
+    if fmt is None:
+        raise ImageRejected(
+            "Upload a PNG, JPEG or WebP image (SVG and other formats are not accepted)."
+        )
+    try:
+        # open() reads only the header, so the size is known before any pixel is decoded.
+        with Image.open(io.BytesIO(data), formats=[fmt]) as probe:
+            width, height = probe.size
+            if width * height > MAX_PIXELS:
+                raise ImageRejected(
+                    f"The image is {width}×{height} pixels; the most accepted is "
+                    f"{MAX_PIXELS // 1_000_000} megapixels."
+                )
+            probe.verify()
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+    except ImageRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageRejected(
+            f"The image has too many pixels; the most accepted is {MAX_PIXELS // 1_000_000} megapixels."
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageRejected("This file is not a valid image.") from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise ImageRejected("The image is damaged or incomplete; please export it again.") from None
+    return _finish(upright, fmt)
+
+
+def process_drawn(png: bytes) -> ProcessedImage:
+    """Thumbnail a PNG the portal drew itself (a sketch)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png), formats=["PNG"]) as image:
+        image.load()
+        return _finish(image, "PNG")
+
+
+def _finish(image, fmt: str) -> ProcessedImage:
+    full = _encode(image, fmt)
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_MAX, THUMB_MAX))
+    return ProcessedImage(full, _encode(thumb, fmt))
