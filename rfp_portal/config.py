@@ -61,6 +61,7 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)),
         "RFPS_PER_PAGE": int(os.environ.get("RFPS_PER_PAGE", 20)),
         "SQL_ECHO": _flag("SQL_ECHO"),
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,

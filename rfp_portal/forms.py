@@ -1,6 +1,10 @@
 """What every form of the portal shares."""
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from flask_wtf.form import SUBMIT_METHODS, _Auto
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from wtforms import StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
 
@@ -10,11 +14,31 @@ FORBIDDEN_CHARACTERS = {"\x00"}
 
 
 class BaseForm(FlaskForm):
-    """A CSRF-protected form that refuses text with characters no database should hold."""
+    """A CSRF-protected form that refuses text with characters no database should hold.
+
+    It reads only the posted form fields, and uploaded files only for its own file fields: a file
+    sent in place of a text field, or a JSON body, never reaches a validator that expects text.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is not _Auto:
+                return formdata
+            if request.method not in SUBMIT_METHODS:
+                return None
+            file_names = {f.name for f in _all_fields(form) if isinstance(f, FileField)}
+            files = ImmutableMultiDict(
+                [
+                    (key, value)
+                    for key, value in request.files.items(multi=True)
+                    if key in file_names
+                ]
+            )
+            return CombinedMultiDict((files, request.form)) if files else request.form
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        for field in self:
+        for field in _all_fields(self):
             text = field.data if isinstance(field, StringField | TextAreaField) else None
             if isinstance(text, str) and any(ch in text for ch in FORBIDDEN_CHARACTERS):
                 field.errors = [*field.errors, "This contains a character that is not allowed."]
@@ -50,6 +74,18 @@ class BaseForm(FlaskForm):
             self[name].errors = [*self[name].errors, error.message]
         else:
             self.form_errors.append(error.message)
+
+
+def _all_fields(form):
+    for field in form:
+        if isinstance(field, FormField):
+            yield from _all_fields(field.form)
+        elif isinstance(field, FieldList):
+            # entries exist once the form has processed its data (not yet in wrap_formdata)
+            for entry in getattr(field, "entries", []):
+                yield from _all_fields(entry.form) if isinstance(entry, FormField) else [entry]
+        else:
+            yield field
 
 
 class ConfirmForm(BaseForm):

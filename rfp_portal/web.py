@@ -88,6 +88,15 @@ def _handle_server_error(error: InternalServerError):
     return render_error(500)
 
 
+def _refuse_nul_in_address():
+    """A NUL byte in the path or query is never meaningful; PostgreSQL cannot even compare it."""
+    if "\x00" in request.path or any(
+        "\x00" in key + value for key, value in request.args.items(multi=True)
+    ):
+        return render_error(400, "The address contains a character that is not allowed.")
+    return None
+
+
 def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -113,5 +122,12 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(InternalServerError, _handle_server_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+    app.before_request(_refuse_nul_in_address)
     app.after_request(_security_headers)
+    if app.config.get("PROXY_COUNT"):
+        # Behind a reverse proxy: trust its X-Forwarded-* headers, so HTTPS is seen as HTTPS.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.jinja_env.filters["time"] = time_tag

@@ -95,7 +95,13 @@ def test_listing_paginates(web, make):
     assert "Question 6" in page1 and "Question 1" not in page1
     assert "Question 1" in page2 and "Question 0" in page2 and 'rel="prev"' in page2
     assert len(ids) == 7
-    for odd in ("?page=0", "?page=-3", "?page=abc", "?page=99999999999999999999", "?state=%00"):
+    for odd in (
+        "?page=0",
+        "?page=-3",
+        "?page=abc",
+        "?page=99999999999999999999",
+        "?state=nonsense",
+    ):
         assert web.get("/rfps" + odd).status_code == 200
 
 
@@ -126,9 +132,10 @@ def test_withdrawn_rfps_leave_the_default_listing_but_stay_readable(web, app, ma
     assert "Going away soon" in web.get("/rfps?state=withdrawn").get_data(as_text=True)
     page = web.get(f"/rfps/{rfp_id}").get_data(as_text=True)
     assert "was withdrawn" in page and "Edit</a>" not in page
-    # nobody edits or withdraws it again
+    # nobody edits it; withdrawing again only says it is withdrawn
     assert web.get(f"/rfps/{rfp_id}/edit").status_code == 403
-    assert web.post(f"/rfps/{rfp_id}/withdraw").status_code == 403
+    assert web.post(f"/rfps/{rfp_id}/withdraw").status_code == 302
+    assert rfp_in_db(app, rfp_id)["state"] is RfpState.WITHDRAWN
 
 
 def test_author_edits_and_sees_the_change(web, app, make):
@@ -425,3 +432,119 @@ def test_public_forms_are_refused_without_a_csrf_token(web, app, url):
     assert response.status_code == 400
     with app.app_context():
         assert get_session().scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+# -- found in review: inputs that once gave a 500 or misbehaved ---------------------------------
+
+
+def test_markdown_that_would_take_minutes_is_refused_in_seconds(web, app, author):
+    response = submit(web, big_picture="[" * 19_999, first_plot="x")
+    assert response.status_code == 422
+    assert 'id="big_picture-error"' in response.get_data(as_text=True)
+    assert "too intricate" in response.get_data(as_text=True)
+    with app.app_context():
+        assert get_session().scalar(sa.select(sa.func.count()).select_from(Rfp)) == 0
+
+
+def test_long_ordinary_markdown_still_renders(web, author):
+    text = "A paragraph with a [link](https://example.org) and $x_i^2$.\n\n" * 150
+    response = submit(web, big_picture=text)
+    assert response.status_code == 302
+    html = web.get(response.headers["Location"]).get_data(as_text=True)
+    big_picture = html[html.index('id="big-picture"') : html.index('id="first-plot"')]
+    assert big_picture.count("<math") == 150
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/login", "login"),
+        ("/register", "username"),
+        ("/register", "email"),
+        ("/rfps/new", "title"),
+    ],
+)
+def test_a_file_sent_in_place_of_text_is_not_a_500(web, make, url, field):
+    import io
+
+    make.user("ada")
+    if url == "/rfps/new":
+        web.login("ada")
+    data = {**GOOD, **NEW_PERSON_FIELDS, "login": "ada", "password": "x" * 12}
+    data[field] = (io.BytesIO(b"not text"), "f.txt")
+    response = web.post(url, data, form_url=url, content_type="multipart/form-data")
+    assert response.status_code in (302, 422), response.status_code
+
+
+NEW_PERSON_FIELDS = {"email": "someone@example.org", "display_name": "Someone", "confirm": "x" * 12}
+
+
+def test_a_400_digit_claim_cap_is_a_form_error(web, author):
+    response = submit(web, claim_cap="9" * 400)
+    assert response.status_code == 422
+    assert 'id="claim_cap-error"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "url", ["/users/%00", "/users/a%00b", "/rfps?state=%00", "/rfps?x%00=1", "/rfps/1%00"]
+)
+def test_a_nul_byte_in_the_address_is_a_400_or_404_on_every_database(web, url):
+    assert web.get(url).status_code in (400, 404)
+
+
+def test_usernames_with_a_trailing_newline_are_refused_and_not_found(web, make):
+    make.user("alice")
+    response = web.post(
+        "/register",
+        {
+            "username": "alice\n",
+            "email": "a2@example.org",
+            "display_name": "Fake",
+            "password": "x" * 12,
+            "confirm": "x" * 12,
+        },
+        form_url="/register",
+    )
+    assert response.status_code == 422
+    assert web.get("/users/alice%0A").status_code == 404
+    assert web.get("/users/" + "alice" + "x" * 40).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("markdown", "forbidden"),
+    [
+        ("$\\text{<b>bold</b>}$", "<b>"),
+        ("$\\text{</math><em>x</em>}$", "<em>"),
+        ("$`code`$", "klzzwxh"),
+    ],
+)
+def test_math_cannot_carry_markup_of_its_own(web, author, markdown, forbidden):
+    response = submit(web, first_plot=markdown)
+    html = web.get(response.headers["Location"]).get_data(as_text=True)
+    section = html[html.index('id="first-plot"') :]
+    assert forbidden not in section
+
+
+def test_withdrawing_twice_says_it_is_already_withdrawn(web, app, make):
+    rfp_id = make.rfp(make.user("owner"))
+    web.login("owner")
+    web.post(f"/rfps/{rfp_id}/withdraw")
+    response = web.post(f"/rfps/{rfp_id}/withdraw", follow_redirects=True)
+    assert response.status_code == 200 and "already withdrawn" in response.get_data(as_text=True)
+
+
+def test_behind_a_proxy_https_is_seen_as_https(database_url, tmp_path):
+    from rfp_portal import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "x",
+            "INSTANCE_PATH": str(tmp_path),
+            "PROXY_COUNT": 1,
+        }
+    )
+    response = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" in response.headers
+    plain = app.test_client().get("/")
+    assert "Strict-Transport-Security" not in plain.headers

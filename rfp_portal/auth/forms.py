@@ -2,6 +2,7 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
 
 from rfp_portal.forms import BaseForm
+from rfp_portal.services.accounts import USERNAME_PATTERN
 
 PASSWORD_MIN = 10
 
@@ -13,7 +14,7 @@ class RegisterForm(BaseForm):
             DataRequired("Choose a username."),
             Length(min=3, max=30, message="A username has 3 to 30 characters."),
             Regexp(
-                r"^[A-Za-z0-9_-]+$",
+                USERNAME_PATTERN,
                 message="Use only letters, digits, '-' and '_' (it becomes part of your page's address).",
             ),
         ],

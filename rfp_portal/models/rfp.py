@@ -91,15 +91,19 @@ class Rfp(Base):
         passive_deletes=True,
     )
 
-    def can_edit(self, user) -> bool:
-        """The author and organisers may edit; nobody edits a withdrawn RFP."""
-        if not getattr(user, "is_authenticated", False) or self.state is RfpState.WITHDRAWN:
+    def is_managed_by(self, user) -> bool:
+        """Its author and the organisers look after an RFP."""
+        if not getattr(user, "is_authenticated", False):
             return False
         return user.id == self.author_id or user.is_organiser
 
+    def can_edit(self, user) -> bool:
+        """The author and organisers may edit; nobody edits a withdrawn RFP."""
+        return self.state is not RfpState.WITHDRAWN and self.is_managed_by(user)
+
     def can_withdraw(self, user) -> bool:
         """The author and organisers may withdraw an RFP that is still open."""
-        return self.state is RfpState.OPEN and self.can_edit(user)
+        return self.state is RfpState.OPEN and self.is_managed_by(user)
 
     def __repr__(self) -> str:
         return f"<Rfp {self.id} {self.title!r}>"

@@ -7,6 +7,7 @@ the Markdown and the math paths. Raw HTML that people write is shown as text, no
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import xml.etree.ElementTree as etree
 
@@ -19,6 +20,8 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 MATH_SOURCE_MAX = 2_000  # characters of LaTeX in one formula
+IN_PROCESS_MAX = 2_000  # longer texts render in a child process with a time limit
+TIME_LIMIT = 3.0  # seconds
 
 MARKDOWN_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4",
@@ -105,15 +108,31 @@ class _MathProcessor(InlineProcessor):
 
     def handleMatch(self, m, data):  # noqa: N802 - Python-Markdown's name
         source = m.group(1)
+        if markdown.util.STX in source:
+            return None, None, None  # it spans a code span's placeholder: not math
         try:
             if len(source) > MATH_SOURCE_MAX:
                 raise ValueError("formula too long")
             html = latex2mathml.converter.convert(source, display=self.display)
+            _check_mathml(html)
         except Exception:  # latex2mathml raises many kinds; any failure shows the source instead
             code = etree.Element("code", {"class": "language-math-error"})
-            code.text = m.group(0)
+            code.text = markdown.util.AtomicString(m.group(0))  # shown as typed, not parsed again
             return code, m.start(0), m.end(0)
         return self.md.htmlStash.store(html), m.start(0), m.end(0)
+
+
+def _check_mathml(html: str) -> None:
+    """latex2mathml copies \\text{…} through raw: only well-formed MathML of its own passes.
+
+    :raise ValueError: when the output is not well-formed or holds a tag that is not MathML.
+    """
+    if "<!" in html or "<?" in html:
+        raise ValueError("declarations, comments and entities are never MathML of latex2mathml's")
+    # Safe to parse: with no DOCTYPE there can be no entity expansion (no XML bomb).
+    for element in etree.fromstring(html).iter():  # noqa: S314
+        if element.tag.rsplit("}", 1)[-1] not in MATHML_TAGS:
+            raise ValueError(f"not MathML: {element.tag}")
 
 
 class _ImagesAsLinks(Treeprocessor):
@@ -155,17 +174,65 @@ def _markdown() -> markdown.Markdown:
             _PortalExtension(),
         ],
         extension_configs={
-            "toc": {"baselevel": 3},  # the page owns h1 and h2; people's headings start at h3
+            # The page owns h1 and h2; people's headings start at h3. No [TOC] marker.
+            "toc": {"baselevel": 3, "marker": ""},
             "tables": {"use_align_attribute": True},
         },
         output_format="html",
     )
 
 
-def render_markdown(text: str) -> str:
+class MarkdownTooComplex(ValueError):
+    """Rendering took longer than allowed: Python-Markdown is quadratic on some inputs."""
+
+
+def _render(text: str) -> str:
+    return _cleaner.clean(_markdown().convert(text))
+
+
+def _render_to(text: str, sender) -> None:
+    try:
+        sender.send((True, _render(text)))
+    except Exception as error:  # reported to the parent, which raises
+        sender.send((False, repr(error)))
+
+
+def render_markdown(text: str, *, time_limit: float = TIME_LIMIT) -> str:
     """Render Markdown (with math) to HTML that is safe to put in any page.
 
-    Callers bound the length of ``text``; the portal's forms do.
+    Short texts render here. Longer ones render in a child process that is stopped after
+    ``time_limit`` seconds, because a few thousand unclosed brackets or tags make Python-Markdown
+    take minutes; no text can hold a worker for longer than that.
+
+    :raise MarkdownTooComplex: when rendering takes too long.
     """
-    html = _markdown().convert(text.replace("\x00", ""))
-    return _cleaner.clean(html)
+    text = text.replace("\x00", "")
+    if len(text) <= IN_PROCESS_MAX:
+        return _render(text)
+    # fork: the child starts with everything imported (see _markdown() below) and runs only
+    # Python-Markdown and bleach, then exits; no module is re-imported, no lock is needed.
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    worker = context.Process(target=_render_to, args=(text, sender), daemon=True)
+    worker.start()
+    sender.close()
+    try:
+        if not receiver.poll(time_limit):
+            raise MarkdownTooComplex(
+                "This text is too intricate to show (it has very many unclosed brackets, "
+                "parentheses or tags). Please simplify it."
+            )
+        ok, payload = receiver.recv()
+    except EOFError:
+        raise MarkdownTooComplex("This text could not be rendered. Please simplify it.") from None
+    finally:
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        receiver.close()
+    if not ok:
+        raise MarkdownTooComplex("This text could not be rendered. Please simplify it.")
+    return payload
+
+
+_markdown()  # import the Markdown extensions now, not in a forked child

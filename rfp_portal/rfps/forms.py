@@ -1,6 +1,6 @@
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
 from rfp_portal.forms import BaseForm
 from rfp_portal.models import Compute, Difficulty
@@ -8,6 +8,11 @@ from rfp_portal.models.rfp import BODY_MAX, SUMMARY_MAX, TITLE_MAX
 from rfp_portal.services.rfps import RfpDraft, parse_tags
 
 MARKDOWN_HINT = "Markdown: **bold**, [links](https://…), lists, `code`, and math as $x^2$ or $$…$$."
+
+
+def small_integer(form, field) -> None:
+    if field.data is not None and not -(10**9) < field.data < 10**9:
+        raise StopValidation("Enter a number from 1 to 100, or leave it empty.")
 
 
 class RfpForm(BaseForm):
@@ -64,6 +69,8 @@ class RfpForm(BaseForm):
         "At most this many people working on it at once",
         validators=[
             Optional(),
+            # compared as integers: NumberRange alone overflows on a 400-digit number
+            small_integer,
             NumberRange(min=1, max=100, message="Enter a number from 1 to 100, or leave it empty."),
         ],
         description="Leave empty for no limit.",

@@ -105,6 +105,9 @@ def edit(rfp_id: int):
 @login_required
 def withdraw(rfp_id: int):
     rfp = load_rfp(rfp_id)
+    if rfp.state is not RfpState.OPEN and rfp.is_managed_by(current_user):
+        flash(f"This RFP is already {rfp.state.value}.", "info")
+        return redirect(url_for("rfps.show", rfp_id=rfp.id))
     if not rfp.can_withdraw(current_user):
         abort(403, description="Only the author or an organiser can withdraw an open RFP.")
     form = ConfirmForm()

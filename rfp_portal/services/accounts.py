@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rfp_portal.models import Role, User
 from rfp_portal.services import DomainError
+
+# \Z, not $: "$" would let a trailing newline through and so a second "alice".
+USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,30}\Z"
+
+
+def find_user_by_username(session: Session, username: str) -> User | None:
+    """The person with that username (case ignored), or None for any other text."""
+    if not re.match(USERNAME_PATTERN, username):
+        return None
+    return session.scalar(sa.select(User).where(User.username == username.lower()))
 
 
 def find_user_by_login(session: Session, login: str) -> User | None:
@@ -37,8 +49,10 @@ def register_user(
 ) -> User:
     """Create an account.
 
-    :raise DomainError: when the username or e-mail is already taken.
+    :raise DomainError: when the username is malformed, or it or the e-mail is already taken.
     """
+    if not re.match(USERNAME_PATTERN, username):
+        raise DomainError("Use 3 to 30 letters, digits, '-' and '_'.", field="username")
     if username_taken(session, username):
         raise DomainError("That username is taken. Please choose another.", field="username")
     if email_taken(session, email):

@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from rfp_portal.db import utcnow
 from rfp_portal.models import Compute, Difficulty, Rfp, RfpState, Tag, User
 from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
-from rfp_portal.rendering.markdown import render_markdown
+from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
 
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]*$")
@@ -56,17 +58,25 @@ def parse_tags(text: str) -> list[str]:
 
 
 def _tags_named(session: Session, names: list[str]) -> list[Tag]:
+    """The tags with these names, made where missing (two people adding one new tag at once is fine)."""
     if not names:
         return []
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(
+        insert(Tag)
+        .values([{"name": name} for name in names])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
     existing = {t.name: t for t in session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
-    tags = []
-    for name in names:
-        tag = existing.get(name)
-        if tag is None:
-            tag = Tag(name=name)
-            session.add(tag)
-        tags.append(tag)
-    return tags
+    return [existing[name] for name in names]
+
+
+def _rendered(text: str, *, field: str) -> str:
+    try:
+        return render_markdown(text)
+    except MarkdownTooComplex as error:
+        raise DomainError(str(error), field=field) from None
 
 
 def _apply(session: Session, rfp: Rfp, draft: RfpDraft) -> None:
@@ -78,11 +88,11 @@ def _apply(session: Session, rfp: Rfp, draft: RfpDraft) -> None:
     rfp.title = draft.title.strip()
     rfp.summary = draft.summary.strip()
     if rfp.big_picture_md != draft.big_picture or rfp.big_picture_html is None:
+        rfp.big_picture_html = _rendered(draft.big_picture, field="big_picture")
         rfp.big_picture_md = draft.big_picture
-        rfp.big_picture_html = render_markdown(draft.big_picture)
     if rfp.first_plot_md != draft.first_plot or rfp.first_plot_html is None:
+        rfp.first_plot_html = _rendered(draft.first_plot, field="first_plot")
         rfp.first_plot_md = draft.first_plot
-        rfp.first_plot_html = render_markdown(draft.first_plot)
     rfp.difficulty = draft.difficulty
     rfp.compute = draft.compute
     rfp.claim_cap = draft.claim_cap

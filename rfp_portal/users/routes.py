@@ -5,7 +5,8 @@ from flask import Blueprint, abort, render_template
 from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
-from rfp_portal.models import Rfp, User
+from rfp_portal.models import Rfp
+from rfp_portal.services.accounts import find_user_by_username
 
 bp = Blueprint("users", __name__)
 
@@ -14,7 +15,7 @@ bp = Blueprint("users", __name__)
 def show(username: str):
     """:raise 404: when nobody has that username."""
     session = get_session()
-    person = session.scalar(sa.select(User).where(User.username == username.lower()[:30]))
+    person = find_user_by_username(session, username)
     if person is None:
         abort(404, description="There is nobody with that username.")
     rfps = session.scalars(

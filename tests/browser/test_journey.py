@@ -1,8 +1,10 @@
 """One person's journey through the portal in a real Chromium, with axe-core on every page.
 
 Register, log out, log in again by e-mail (pressing Enter), submit an RFP written in Markdown with
-math, read it, find it in the listing, edit its title (pressing Enter again), log out. Every page
-on the way is screenshotted and checked by axe-core; console errors and page errors fail the test.
+math, read it, find it in the listing, edit its title (pressing Enter again), draw a sketch of the
+plot (preview it, then save it), upload an example image, see both on the RFP page and the sketch's
+thumbnail in the listing, log out. Every page on the way is screenshotted and checked by axe-core;
+console errors and page errors fail the test.
 
 axe is injected with ``page.evaluate``: Playwright runs it through the DevTools protocol
 (``Runtime.evaluate``), which the page's Content-Security-Policy does not govern, so the portal's
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import ConsoleMessage, Error, Page, Response, expect
+from PIL import Image, ImageDraw
+from playwright.sync_api import ConsoleMessage, Error, Locator, Page, Response, expect
 
 PASSWORD = "a long enough password"
 EMAIL = "ada@example.org"
@@ -40,6 +43,14 @@ See [the paper](https://example.org/paper) for the large-model story.
 ```
 """
 FIRST_PLOT = "Final validation loss against warmup length, where the loss falls like $x^2$."
+SKETCH_CAPTION = "Loss against batch size, with and without warmup (made-up numbers)."
+SKETCH_ALT = (
+    "Log-log line plot: loss falls with batch size; without warmup it rises again past 512."
+)
+EXAMPLE_CAPTION = "A mock-up drawn by hand: three warmup lengths."
+EXAMPLE_ALT = (
+    "Three coloured lines fall from the top left, meet in the middle and fan out on the right."
+)
 
 _axe = Axe()
 
@@ -94,8 +105,39 @@ def _cards(page: Page):
     return page.locator("article.rfp-card h2 a")
 
 
+def _example_png(path: Path) -> Path:
+    """A real 900×600 PNG: axes and three coloured lines, like a plot someone mocked up."""
+    image = Image.new("RGB", (900, 600), "white")
+    draw = ImageDraw.Draw(image)
+    draw.line([(80, 40), (80, 540), (860, 540)], fill="black", width=3)
+    for colour, offset in (("red", 120), ("green", 60), ("blue", 0)):
+        draw.line(
+            [(90, 80 + offset), (300, 300 + offset // 2), (560, 380), (850, 420 - offset)],
+            fill=colour,
+            width=5,
+        )
+    image.save(path, format="PNG")
+    return path
+
+
+def _expect_loaded(img: Locator) -> int:
+    """Wait until the image has really loaded (decoded, non-zero width); return its natural width.
+
+    Gallery and thumbnail images are ``loading="lazy"``, so the image is scrolled to first.
+    """
+    img.scroll_into_view_if_needed()
+    img.page.wait_for_function(
+        "i => i.complete && i.naturalWidth > 0", arg=img.element_handle(), timeout=5_000
+    )
+    width = img.evaluate("i => i.complete && i.naturalWidth")
+    assert width > 0, f"{img} did not load"
+    return width
+
+
 @pytest.mark.browser
-def test_a_person_registers_submits_edits_and_logs_out(page: Page, artifacts_dir: Path) -> None:
+def test_a_person_registers_submits_edits_and_logs_out(
+    page: Page, artifacts_dir: Path, tmp_path: Path
+) -> None:
     journey = Journey(page, artifacts_dir)
     header = page.locator("header.site-header")
     log_out = header.get_by_role("button", name="Log out")
@@ -209,6 +251,97 @@ def test_a_person_registers_submits_edits_and_logs_out(page: Page, artifacts_dir
     header.get_by_role("link", name="Browse RFPs").click()
     expect(_cards(page)).to_have_text([NEW_TITLE])
     journey.check("listing-edited")
+
+    # Plots: the author opens the plots page from the RFP page; there are none yet.
+    _cards(page).filter(has_text=NEW_TITLE).click()
+    expect(page).to_have_url(rfp_url)
+    expect(first_plot.locator(".plot-gallery")).to_have_count(0)
+    page.get_by_role("link", name="Add or manage plots").click()
+    expect(page).to_have_url(rfp_url + "/plots")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Plots")
+    journey.check("plots-manage")
+
+    # Draw a sketch: log-log lines with a math label, previewed before it is saved.
+    page.get_by_role("link", name="Draw a sketch").click()
+    expect(page).to_have_url(rfp_url + "/plots/new/sketch")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Draw the plot you wish existed")
+    expect(page.get_by_label("Hand-drawn look: mark this as a hypothesis")).to_be_checked()
+    journey.check("sketch-form")
+    page.get_by_label("Chart kind").select_option("line")
+    page.get_by_label("Title", exact=True).fill("Warmup matters only for big batches")
+    page.get_by_label("x-axis label").fill("batch size $B$")
+    page.get_by_label("y-axis label").fill("final validation loss")
+    page.get_by_label("Logarithmic x axis").check()
+    page.get_by_label("Logarithmic y axis").check()
+    series_1 = page.get_by_role("group", name="Series 1 (at least one)")
+    series_1.get_by_label("Name").fill("with warmup")
+    series_1.get_by_label("Points").fill("32, 3.1\n128, 2.7\n512, 2.4\n2048, 2.3")
+    series_2 = page.get_by_role("group", name="Series 2", exact=True)
+    series_2.get_by_label("Name").fill("without warmup")
+    series_2.get_by_label("Points").fill("32, 3.1\n128, 2.8\n512, 2.9\n2048, 3.6")
+    page.get_by_label("Caption").fill(SKETCH_CAPTION)
+    page.get_by_label("Alt text (for screen readers)").fill(SKETCH_ALT)
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator("figure#preview")
+    expect(preview.locator("figcaption")).to_have_text("Preview — not saved yet.")
+    preview_img = preview.get_by_role("img", name="Preview of your sketch")
+    expect(preview_img).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    assert _expect_loaded(preview_img) == 800
+    # The preview keeps what was typed.
+    expect(page.get_by_label("x-axis label")).to_have_value("batch size $B$")
+    expect(page.get_by_label("Logarithmic y axis")).to_be_checked()
+    expect(page.locator("#series-1-name")).to_have_value("without warmup")
+    journey.check("sketch-preview")
+    page.get_by_role("button", name="Save the sketch").click()
+    expect(page).to_have_url(re.compile(re.escape(rfp_url) + r"#plot-\d+$"))
+    sketch_id = page.url.rsplit("#plot-", 1)[1]
+    expect(page.locator(".flashes")).to_contain_text("Your sketch is saved.")
+
+    # Upload an example: a real PNG made for the test.
+    page.get_by_role("link", name="Add or manage plots").click()
+    expect(page).to_have_url(rfp_url + "/plots")
+    expect(page.locator("ol.plot-list > li")).to_have_count(1)
+    page.get_by_role("link", name="Upload an example").click()
+    expect(page).to_have_url(rfp_url + "/plots/new/example")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Upload an example plot")
+    journey.check("example-form")
+    page.get_by_label("Image file").set_input_files(_example_png(tmp_path / "mock-up.png"))
+    page.get_by_label("Caption").fill(EXAMPLE_CAPTION)
+    page.get_by_label("Alt text (for screen readers)").fill(EXAMPLE_ALT)
+    page.get_by_role("button", name="Upload the plot").click()
+    expect(page).to_have_url(re.compile(re.escape(rfp_url) + r"#plot-\d+$"))
+    example_id = page.url.rsplit("#plot-", 1)[1]
+    assert example_id != sketch_id
+    expect(page.locator(".flashes")).to_contain_text("The plot is saved.")
+
+    # The RFP page shows both, in the order they were added, with captions and alt text.
+    figures = first_plot.locator(".plot-gallery figure.plot-figure")
+    expect(figures).to_have_count(2)
+    sketch_figure, example_figure = figures.nth(0), figures.nth(1)
+    expect(sketch_figure).to_have_id(f"plot-{sketch_id}")
+    expect(example_figure).to_have_id(f"plot-{example_id}")
+    expect(sketch_figure.locator("img")).to_have_attribute("alt", SKETCH_ALT)
+    expect(sketch_figure.locator("figcaption")).to_contain_text(SKETCH_CAPTION)
+    expect(sketch_figure.locator("figcaption")).to_contain_text("Sketch — a hypothesis")
+    expect(example_figure.locator("img")).to_have_attribute("alt", EXAMPLE_ALT)
+    expect(example_figure.locator("figcaption")).to_contain_text(EXAMPLE_CAPTION)
+    expect(example_figure.locator("figcaption")).to_contain_text("Example")
+    expect(example_figure.locator("figcaption")).not_to_contain_text("Sketch")
+    assert _expect_loaded(sketch_figure.locator("img")) == 800
+    assert _expect_loaded(example_figure.locator("img")) == 900
+    page.evaluate("window.scrollTo(0, 0)")
+    journey.check("rfp-with-plots")
+
+    # The listing shows the first plot's (the sketch's) thumbnail on the RFP's card.
+    header.get_by_role("link", name="Browse RFPs").click()
+    expect(page).to_have_url(re.compile(r"/rfps$"))
+    card = page.locator("article.rfp-card").filter(has_text=NEW_TITLE)
+    thumb = card.locator("img.rfp-thumb")
+    expect(thumb).to_have_count(1)
+    expect(thumb).to_have_attribute("src", re.compile(rf"/plots/{sketch_id}/thumb\b"))
+    expect(thumb).to_have_attribute("alt", SKETCH_ALT)
+    assert 0 < _expect_loaded(thumb) <= 480
+    journey.check("listing-with-plots")
 
     # Log out: the header offers "Log in" again.
     log_out.click()
