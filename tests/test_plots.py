@@ -475,3 +475,28 @@ print("loaded:", loaded)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "loaded: []"
+
+
+def test_a_failed_commit_leaves_no_files_behind(web, app, owned_rfp, monkeypatch):
+    """Files are written before the commit; if it fails, the files nobody refers to go."""
+    from sqlalchemy.orm import Session
+
+    def failing_commit(self):
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("database went away"))
+
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = upload(web, owned_rfp, images.png())
+    assert response.status_code == 500
+    monkeypatch.undo()
+    assert plots_in_db(app) == [] and stored_files(app) == []
+
+
+def test_demo_data_has_sketches_and_examples(app, web):
+    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
+    kinds = {p.kind for p in plots_in_db(app)}
+    assert kinds == {PlotKind.SKETCH, PlotKind.EXAMPLE}
+    html = web.get("/rfps").get_data(as_text=True)
+    assert html.count('class="rfp-thumb"') >= 4
+    for plot in plots_in_db(app):
+        assert web.get(f"/plots/{plot.id}/thumb").status_code == 200

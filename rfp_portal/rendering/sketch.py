@@ -211,6 +211,16 @@ def _hand_drawn_rc() -> dict[str, Any]:
     }
 
 
+def _plain_log_labels(axis) -> None:
+    """Label a log axis 0.01, 1, 100 rather than 10⁻², 10⁰, 10²; a short axis labels minor ticks too."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda value, _position: f"{value:g}")
+    axis.set_major_formatter(plain)
+    low, high = sorted(axis.get_view_interval())
+    axis.set_minor_formatter(plain if low > 0 and high / low < 10 else NullFormatter())
+
+
 def draw_sketch(spec: dict[str, Any]) -> bytes:
     """Draw a validated spec as an 800×500 PNG.
 
@@ -248,6 +258,12 @@ def draw_sketch(spec: dict[str, Any]) -> bytes:
                 axes.set_xscale("log")
         if spec["y_log"]:
             axes.set_yscale("log")
+        for axis, is_log in (
+            (axes.xaxis, spec["x_log"] and spec["kind"] != "bar"),
+            (axes.yaxis, spec["y_log"]),
+        ):
+            if is_log:
+                _plain_log_labels(axis)
         axes.set_title(spec["title"])
         axes.set_xlabel(spec["x_label"])
         axes.set_ylabel(spec["y_label"])
