@@ -62,7 +62,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> sa.Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout so gunicorn workers share it."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 15})
@@ -76,11 +76,17 @@ def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, echo=echo, pool_pre_ping=True)
+    return sa.create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size * 2
+    )
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False))
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        echo=app.config.get("SQL_ECHO", False),
+        pool_size=app.config.get("DATABASE_POOL_SIZE", 5),
+    )
     app.extensions["rfp_db"] = {"engine": engine, "sessionmaker": sessionmaker(engine)}
     app.teardown_appcontext(close_session)
 

@@ -28,7 +28,7 @@ PEOPLE = [
 RFPS = [
     dict(
         author="ada",
-        days_ago=2,
+        days_ago=45,
         title="Where does linear learning-rate scaling break down?",
         summary="Plot the best learning rate against batch size and find where the straight line bends.",
         tags=["optimization", "scaling", "training dynamics"],
@@ -55,7 +55,7 @@ I would be surprised if the bend sat at the same $B$ for both.
     ),
     dict(
         author="jun",
-        days_ago=5,
+        days_ago=62,
         title="Do lottery tickets found on CIFAR-10 transfer to SVHN?",
         summary="A plot of test accuracy against sparsity for winning tickets moved to a new data set.",
         tags=["pruning", "lottery tickets", "transfer"],
@@ -82,7 +82,7 @@ If line 2 hugs line 1 down to 5 %, tickets transfer.
     ),
     dict(
         author="maria",
-        days_ago=9,
+        days_ago=4,
         title="How many dimensions does fine-tuning really need, as models grow?",
         summary="Intrinsic dimension of fine-tuning against model size, for a few tasks.",
         tags=["fine-tuning", "intrinsic dimension", "nlp"],
@@ -101,7 +101,7 @@ A straight line with negative slope would confirm the paper; a floor would be th
     ),
     dict(
         author="ada",
-        days_ago=14,
+        days_ago=33,
         title="When do CNN filters stop changing?",
         summary="Track the similarity of each layer's filters to their final values during training.",
         tags=["training dynamics", "vision", "representations"],
@@ -120,7 +120,7 @@ activations at epoch $t$ and at the final epoch (y, 0 to 1) against $t$ (x). One
     ),
     dict(
         author="jun",
-        days_ago=20,
+        days_ago=52,
         title="Does label noise show up as forgetting events?",
         summary="Count forgetting events per example and see whether mislabelled ones stand out.",
         tags=["data quality", "label noise", "training dynamics"],
@@ -139,7 +139,7 @@ Histogram of forgetting events per example (x) for clean and for deliberately fl
     ),
     dict(
         author="maria",
-        days_ago=30,
+        days_ago=75,
         title="Is the edge of stability reached with Adam too?",
         summary="Sharpness against training step for SGD and Adam, with the 2/η line.",
         tags=["optimization", "sharpness"],
@@ -339,7 +339,7 @@ def load(session: Session, store: ImageStore) -> str:
             role=role,
         )
     now = utcnow()
-    plots = 0
+    rfps = []
     for index, spec in enumerate(RFPS):
         draft = RfpDraft(
             title=spec["title"],
@@ -353,10 +353,10 @@ def load(session: Session, store: ImageStore) -> str:
         )
         rfp = submit_rfp(session, author=people[spec["author"]], draft=draft)
         rfp.created_at = rfp.updated_at = now - timedelta(days=spec["days_ago"])
+        rfps.append(rfp)
         author = people[spec["author"]]
         if index in SKETCHES:
             add_sketch(session, store, rfp=rfp, actor=author, **SKETCHES[index])
-            plots += 1
         if index in EXAMPLES:
             example = EXAMPLES[index]
             add_example_plot(
@@ -368,6 +368,140 @@ def load(session: Session, store: ImageStore) -> str:
                 caption=example["caption"],
                 alt_text=example["alt_text"],
             )
-            plots += 1
     session.flush()
-    return f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs, {plots} plots"
+    claims, comments = _load_claims_and_comments(session, store, people, rfps, now)
+    plots = session.scalar(sa.select(sa.func.count()).select_from(Plot))
+    return (
+        f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs, {plots} plots, "
+        f"{claims} claims, {comments} comments"
+    )
+
+
+RESULT_SPECS = {
+    3: {
+        "kind": "line",
+        "title": "CKA to the final epoch, small CNN on CIFAR-10",
+        "x_label": "epoch",
+        "y_label": "CKA",
+        "series": [
+            {
+                "name": f"conv{k}",
+                **_curve(range(0, 31, 2), lambda t, k=k: 1 - 0.85 * 0.6 ** (t / k)),
+            }
+            for k in (1, 2, 3, 4)
+        ],
+    },
+    4: {
+        "kind": "bar",
+        "title": "Forgetting events: clean vs flipped labels (CIFAR-10, 10% flipped)",
+        "x_label": "forgetting events",
+        "y_label": "share of examples",
+        "series": [
+            {"name": "clean", "x": ["0", "1", "2", "3+"], "y": [0.74, 0.15, 0.06, 0.05]},
+            {"name": "flipped", "x": ["0", "1", "2", "3+"], "y": [0.08, 0.12, 0.18, 0.62]},
+        ],
+    },
+}
+
+
+def _load_claims_and_comments(session, store, people, rfps, now) -> tuple[int, int]:
+    """Claims in every state (active, check-in due, expired, delivered, accepted) and threads."""
+    from rfp_portal.models import ClaimPolicy
+    from rfp_portal.services.claims import accept_delivery, claim_rfp, deliver_result, post_progress
+    from rfp_portal.services.comments import post_comment
+
+    policy = ClaimPolicy()
+    ago = lambda days: now - timedelta(days=days)  # noqa: E731 - a tiny local helper
+
+    def claim(rfp, who, days, note=""):
+        return claim_rfp(
+            session, rfp=rfp, person=people[who], note=note, now=ago(days), policy=policy
+        )
+
+    def say(rfp, who, days, body):
+        return post_comment(
+            session, rfp=rfp, author=people[who], body=body, now=ago(days), policy=policy
+        )
+
+    # Active, with progress: Sam on the learning-rate RFP.
+    active = claim(
+        rfp=rfps[0],
+        who="sam",
+        days=9,
+        note="I'll start with the MLP on MNIST: it trains in minutes on my laptop.",
+    )
+    post_progress(
+        session,
+        claim=active,
+        person=people["sam"],
+        body="Swept 9 batch sizes × 6 learning rates for the MLP. The optimum moves linearly up to $B = 256$ so far.",
+        now=ago(2),
+        policy=policy,
+    )
+    # Check-in due: María claimed the same RFP 25 days ago and has not posted since.
+    claim(rfp=rfps[0], who="maria", days=25, note="ResNet-18 side, on one GPU.")
+    # Expired: Sam's claim on the lottery-ticket RFP went quiet 40 days ago.
+    claim(rfp=rfps[1], who="sam", days=40, note="Going to reuse OpenLTH's code.")
+    # Delivered, waiting for the author: Jun on the CNN-filters RFP.
+    delivered = claim(
+        rfp=rfps[3], who="jun", days=20, note="Small CNN, PyTorch, CKA from the `torch-cka` recipe."
+    )
+    deliver_result(
+        session,
+        store,
+        claim=delivered,
+        person=people["jun"],
+        result_url="https://github.com/example/cnn-layer-convergence",
+        write_up="conv1 settles by epoch **4**, conv4 only after epoch 20 — early layers do converge first. "
+        "Freezing conv1–2 at epoch 8 cost 0.3% accuracy and saved 18% of the backward pass.",
+        image=_example_image(RESULT_SPECS[3], "PNG"),
+        caption="CKA similarity to the final epoch, one line per layer.",
+        alt_text="Line plot of CKA to the final epoch against epoch for four conv layers; conv1 reaches 0.95 by epoch 4, conv4 by epoch 22.",
+        now=ago(3),
+    )
+    # Delivered and accepted: Ada on the label-noise RFP, which is now completed.
+    accepted = claim(rfp=rfps[4], who="ada", days=30)
+    deliver_result(
+        session,
+        store,
+        claim=accepted,
+        person=people["ada"],
+        result_url="https://colab.research.google.com/drive/example-forgetting",
+        write_up="With 10% of labels flipped, 62% of flipped examples are forgotten 3+ times, against 5% of clean ones. "
+        "A threshold at 3 events finds 71% of the noise at 90% precision.",
+        image=_example_image(RESULT_SPECS[4], "PNG"),
+        caption="Forgetting events per example, clean and flipped labels.",
+        alt_text="Bar chart: most clean examples are never forgotten; most flipped ones are forgotten three or more times.",
+        now=ago(8),
+    )
+    accept_delivery(session, claim=accepted, person=people["jun"], now=ago(7))
+    comments = [
+        say(
+            rfps[0],
+            "sam",
+            8,
+            "Should the x axis count *examples seen* or optimiser steps? The paper uses epochs.",
+        ),
+        say(
+            rfps[0],
+            "ada",
+            8,
+            "Examples seen — otherwise big batches get fewer updates and the comparison is unfair.",
+        ),
+        say(
+            rfps[0],
+            "maria",
+            6,
+            "There's a nice discussion of this in [McCandlish et al.](https://arxiv.org/abs/1812.06162), section 3.",
+        ),
+        say(rfps[4], "maria", 7, "Lovely result! Did you try 20% noise as well?"),
+        say(rfps[4], "ada", 6, "Not yet — happy to, if someone wants to pair on it."),
+        say(
+            rfps[2],
+            "sam",
+            3,
+            "Is this doable without a cluster if I stick to models under 100M parameters?",
+        ),
+    ]
+    session.flush()
+    return 5, len(comments)

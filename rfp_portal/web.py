@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from rfp_portal.db import get_session
+from rfp_portal.db import get_session, utcnow
+from rfp_portal.models.claim import ClaimPolicy
 
 ERROR_TITLES = {
     400: "That request could not be understood",
@@ -107,6 +108,32 @@ def _security_headers(response):
     return response
 
 
+def now() -> datetime:
+    """The current time; tests set CLOCK in the config to control it."""
+    return current_app.config.get("CLOCK", utcnow)()
+
+
+def claim_policy() -> ClaimPolicy:
+    config = current_app.config
+    return ClaimPolicy(
+        checkin_days=config["CLAIM_CHECKIN_DAYS"],
+        expire_days=config["CLAIM_EXPIRE_DAYS"],
+        per_person=config["MAX_ACTIVE_CLAIMS"],
+    )
+
+
+def _template_globals() -> dict:
+    """What every page may ask: the time, the claim rules, and the reader's unread count."""
+    from flask_login import current_user
+
+    from rfp_portal.services.notifications import unread_count
+
+    unread = 0
+    if current_user.is_authenticated:
+        unread = unread_count(get_session(), current_user)
+    return {"now": now(), "policy": claim_policy(), "unread_notifications": unread}
+
+
 def time_tag(value: datetime | None) -> Markup:
     """A timestamp as a <time> element that reads correctly (in UTC) without JavaScript."""
     if value is None:
@@ -131,3 +158,4 @@ def init_app(app: Flask) -> None:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.jinja_env.filters["time"] = time_tag
+    app.context_processor(_template_globals)

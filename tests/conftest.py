@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -92,10 +93,34 @@ def app(database_url, tmp_path):
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "TESTING": True,
             "RFPS_PER_PAGE": 5,
+            "DATABASE_POOL_SIZE": 25,  # the concurrency tests hold twenty connections at once
         }
     )
     yield app
     app.extensions["rfp_db"]["engine"].dispose()
+
+
+# -- a controlled clock ------------------------------------------------------------------------
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    clock = Clock(START)
+    app.config["CLOCK"] = clock
+    return clock
 
 
 # -- web client --------------------------------------------------------------------------------

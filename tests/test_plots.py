@@ -495,8 +495,8 @@ def test_a_failed_commit_leaves_no_files_behind(web, app, owned_rfp, monkeypatch
 def test_demo_data_has_sketches_and_examples(app, web):
     assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
     kinds = {p.kind for p in plots_in_db(app)}
-    assert kinds == {PlotKind.SKETCH, PlotKind.EXAMPLE}
-    html = web.get("/rfps").get_data(as_text=True)
+    assert kinds == {PlotKind.SKETCH, PlotKind.EXAMPLE, PlotKind.RESULT}
+    html = web.get("/rfps?state=all").get_data(as_text=True)
     assert html.count('class="rfp-thumb"') >= 4
     for plot in plots_in_db(app):
         assert web.get(f"/plots/{plot.id}/thumb").status_code == 200

@@ -405,6 +405,19 @@ def test_the_write_route_lists_cover_every_post_route(app):
         if "POST" in rule.methods and rule.endpoint != "static"
     }
     covered = {"/rfps/new", "/rfps/<id:rfp_id>/edit", "/rfps/<id:rfp_id>/withdraw", "/logout"}
+    # proven in test_claims.py (claim_write_routes, claiming) and test_comments.py
+    covered |= {
+        "/rfps/<id:rfp_id>/claims",
+        "/claims/<id:claim_id>/progress",
+        "/claims/<id:claim_id>/drop",
+        "/claims/<id:claim_id>/deliver",
+        "/claims/<id:claim_id>/accept",
+        "/rfps/<id:rfp_id>/comments",
+        "/comments/<id:comment_id>/edit",
+        "/comments/<id:comment_id>/delete",
+        "/comments/<id:comment_id>/hide",
+        "/notifications/read",
+    }
     # proven in test_plots.py (plot_write_routes)
     covered |= {
         "/rfps/<id:rfp_id>/plots",

@@ -41,6 +41,7 @@ def register():
                 password=form.password.data,
             )
         except DomainError as error:
+            session.rollback()  # undo whatever the refused action had begun
             form.add_domain_error(error)
         else:
             session.commit()

@@ -2,10 +2,11 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template
-from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.models import Rfp, RfpState
+from rfp_portal.rfps.queries import rfp_listing
+from rfp_portal.web import claim_policy, now
 
 bp = Blueprint("main", __name__)
 
@@ -15,11 +16,10 @@ def index():
     newest = (
         get_session()
         .scalars(
-            sa.select(Rfp)
+            rfp_listing(now(), claim_policy())
             .where(Rfp.state == RfpState.OPEN)
             .order_by(Rfp.created_at.desc(), Rfp.id.desc())
             .limit(6)
-            .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots))
         )
         .all()
     )

@@ -1,10 +1,19 @@
 """The portal's models, one module per aggregate."""
 
+from rfp_portal.models.claim import Claim, ClaimPolicy, ClaimStatus, ProgressUpdate
+from rfp_portal.models.comment import Comment, Notification, NotificationKind
 from rfp_portal.models.plot import Plot, PlotKind
 from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags
 from rfp_portal.models.user import Role, User
 
 __all__ = [
+    "Claim",
+    "ClaimPolicy",
+    "ClaimStatus",
+    "Comment",
+    "Notification",
+    "NotificationKind",
+    "ProgressUpdate",
     "Compute",
     "Difficulty",
     "Plot",

@@ -50,7 +50,7 @@ class Plot(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    rfp: Mapped[Rfp] = relationship(back_populates="plots")
+    rfp: Mapped[Rfp] = relationship()
 
     @property
     def version(self) -> str:

@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
 
 if TYPE_CHECKING:
+    from rfp_portal.models.claim import Claim
+    from rfp_portal.models.comment import Comment
     from rfp_portal.models.plot import Plot
     from rfp_portal.models.user import User
 
@@ -84,12 +86,24 @@ class Rfp(Base):
 
     author: Mapped[User] = relationship(back_populates="rfps")
     tags: Mapped[list[Tag]] = relationship(secondary=rfp_tags, order_by=Tag.name)
+    # The plots that show what is requested (examples and sketches); results hang off claims.
     plots: Mapped[list[Plot]] = relationship(
-        back_populates="rfp",
+        primaryjoin="and_(Rfp.id == Plot.rfp_id, Plot.kind != 'result')",
         order_by="(Plot.position, Plot.id)",
         cascade="all, delete-orphan",
         passive_deletes=True,
+        overlaps="rfp",
     )
+    claims: Mapped[list[Claim]] = relationship(
+        back_populates="rfp", order_by="Claim.created_at", passive_deletes=True
+    )
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="rfp", order_by="(Comment.created_at, Comment.id)", passive_deletes=True
+    )
+
+    # Filled in by listing queries (rfp_portal.rfps.queries), in the same query as the RFPs.
+    active_claim_count: Mapped[int | None] = query_expression()
+    comment_count: Mapped[int | None] = query_expression()
 
     def is_managed_by(self, user) -> bool:
         """Its author and the organisers look after an RFP."""

@@ -142,12 +142,15 @@ def create(rfp_id: int):
                     alt_text=form.alt_text.data,
                 )
         except ImageRejected as error:
+            session.rollback()  # undo whatever the refused action had begun
             form.image.errors = [*form.image.errors, str(error)]
         except SketchError as error:
+            session.rollback()  # undo whatever the refused action had begun
             form.add_sketch_error(error)
         except NotAllowed:
             abort(403)
         except DomainError as error:
+            session.rollback()  # undo whatever the refused action had begun
             form.add_domain_error(error)
         else:
             commit_files(session, [plot.image_key, plot.thumb_key])
@@ -189,6 +192,7 @@ def edit(plot_id: int):
                 spec=form.to_spec() if is_sketch else None,
             )
         except SketchError as error:
+            session.rollback()  # undo whatever the refused action had begun
             form.add_sketch_error(error)
         except NotAllowed:
             abort(403)

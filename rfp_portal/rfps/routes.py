@@ -7,9 +7,10 @@ from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
-from rfp_portal.models import Rfp, RfpState
+from rfp_portal.models import Claim, Comment, Rfp, RfpState
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.forms import RfpForm
+from rfp_portal.rfps.queries import is_claimed, rfp_listing
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.rfps import submit_rfp, update_rfp, withdraw_rfp
 
@@ -38,28 +39,74 @@ def load_rfp(rfp_id: int) -> Rfp:
 
 @bp.route("/rfps")
 def index():
+    from rfp_portal.web import claim_policy, now
+
     state = request.args.get("state", "")
     if state not in STATE_FILTERS:
         state = ""
+    claimed = request.args.get("claimed", "")
+    if claimed not in ("yes", "no"):
+        claimed = ""
     query = (
-        sa.select(Rfp)
+        rfp_listing(now(), claim_policy())
         .where(Rfp.state.in_(STATE_FILTERS[state]))
         .order_by(Rfp.created_at.desc(), Rfp.id.desc())
-        .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots))
     )
+    if claimed:
+        claimed_now = is_claimed(now(), claim_policy())
+        query = query.where(claimed_now if claimed == "yes" else ~claimed_now)
     page = Page.of(
         get_session(),
         query,
         number=request.args.get("page", 1, type=int),
         per_page=current_app.config["RFPS_PER_PAGE"],
     )
-    return render_template("rfps/index.html", page=page, state=state)
+    return render_template("rfps/index.html", page=page, state=state, claimed=claimed)
+
+
+def render_rfp_page(rfp: Rfp, *, claim_form=None, progress_forms=None, comment_form=None):
+    """The RFP page, with forms that failed validation shown in place.
+
+    A fixed number of queries, however many claims, updates and comments it has.
+    """
+    from rfp_portal.claims.forms import ClaimForm, ProgressForm
+    from rfp_portal.comments.forms import CommentForm
+    from rfp_portal.services.claims import claim_refusal
+    from rfp_portal.web import claim_policy, now
+
+    session = get_session()
+    session.scalars(
+        sa.select(Rfp)
+        .where(Rfp.id == rfp.id)
+        .options(
+            selectinload(Rfp.claims).selectinload(Claim.claimant),
+            selectinload(Rfp.claims).selectinload(Claim.updates),
+            selectinload(Rfp.claims).selectinload(Claim.result_plot),
+            selectinload(Rfp.comments).selectinload(Comment.author),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+    refusal = None
+    if current_user.is_authenticated:
+        refusal = claim_refusal(session, rfp, current_user, now=now(), policy=claim_policy())
+    progress_forms = progress_forms or {}
+    for claim in rfp.claims:
+        if claim.is_claimant(current_user) and claim.id not in progress_forms:
+            progress_forms[claim.id] = ProgressForm(prefix=f"claim-{claim.id}", formdata=None)
+    return render_template(
+        "rfps/show.html",
+        rfp=rfp,
+        claim_refusal=refusal,
+        claim_form=claim_form or ClaimForm(formdata=None),
+        progress_forms=progress_forms,
+        comment_form=comment_form or CommentForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None),
+    )
 
 
 @bp.route("/rfps/<id:rfp_id>")
 def show(rfp_id: int):
-    rfp = load_rfp(rfp_id)
-    return render_template("rfps/show.html", rfp=rfp)
+    return render_rfp_page(load_rfp(rfp_id))
 
 
 @bp.route("/rfps/new", methods=["GET", "POST"])
@@ -71,6 +118,7 @@ def new():
         try:
             rfp = submit_rfp(session, author=current_user, draft=form.to_draft())
         except DomainError as error:
+            session.rollback()  # undo whatever the refused action had begun
             form.add_domain_error(error)
         else:
             session.commit()
@@ -93,6 +141,7 @@ def edit(rfp_id: int):
         except NotAllowed:
             abort(403)
         except DomainError as error:
+            session.rollback()  # undo whatever the refused action had begun
             form.add_domain_error(error)
         else:
             session.commit()

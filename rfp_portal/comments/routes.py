@@ -1,0 +1,143 @@
+"""Comments on RFPs (post, edit, delete, hide) and the notifications page."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from rfp_portal.comments.forms import CommentForm
+from rfp_portal.db import get_session
+from rfp_portal.forms import ConfirmForm
+from rfp_portal.models import Comment, Notification
+from rfp_portal.pagination import Page
+from rfp_portal.rfps.routes import load_rfp, render_rfp_page
+from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.comments import (
+    delete_comment,
+    edit_comment,
+    post_comment,
+    set_comment_hidden,
+)
+from rfp_portal.services.notifications import mark_all_read
+from rfp_portal.web import claim_policy, now
+
+bp = Blueprint("comments", __name__)
+
+
+def load_comment(comment_id: int) -> Comment:
+    """:raise 404: when there is no comment with that id."""
+    comment = get_session().get(Comment, comment_id, options=[selectinload(Comment.rfp)])
+    if comment is None:
+        abort(404, description="There is no comment with that number.")
+    return comment
+
+
+def to_comment(comment: Comment):
+    return redirect(url_for("rfps.show", rfp_id=comment.rfp_id, _anchor=f"comment-{comment.id}"))
+
+
+@bp.route("/rfps/<id:rfp_id>/comments", methods=["POST"])
+@login_required
+def create(rfp_id: int):
+    rfp = load_rfp(rfp_id)
+    form = CommentForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            comment = post_comment(
+                session,
+                rfp=rfp,
+                author=current_user,
+                body=form.body.data,
+                now=now(),
+                policy=claim_policy(),
+            )
+        except DomainError as error:
+            session.rollback()  # undo whatever the refused action had begun
+            form.add_domain_error(error, default_field="body")
+        else:
+            session.commit()
+            flash("Your comment is posted.", "success")
+            return to_comment(comment)
+    return render_rfp_page(rfp, comment_form=form), 422
+
+
+@bp.route("/comments/<id:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(comment_id: int):
+    comment = load_comment(comment_id)
+    if not comment.can_edit(current_user):
+        abort(403, description="Only its author can edit this comment.")
+    form = CommentForm()
+    if not form.is_submitted():
+        form.body.data = comment.body_md
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            edit_comment(
+                session, comment=comment, person=current_user, body=form.body.data, now=now()
+            )
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            session.rollback()  # undo whatever the refused action had begun
+            form.add_domain_error(error, default_field="body")
+        else:
+            session.commit()
+            flash("Your comment is updated.", "success")
+            return to_comment(comment)
+    status = 422 if form.is_submitted() else 200
+    return render_template("comments/edit.html", comment=comment, form=form), status
+
+
+@bp.route("/comments/<id:comment_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(comment_id: int):
+    comment = load_comment(comment_id)
+    if not comment.can_edit(current_user):
+        abort(403, description="Only its author can delete this comment.")
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        session = get_session()
+        delete_comment(session, comment=comment, person=current_user, now=now())
+        session.commit()
+        flash("Your comment is deleted.", "success")
+        return to_comment(comment)
+    return render_template("comments/delete.html", comment=comment, form=form)
+
+
+@bp.route("/comments/<id:comment_id>/hide", methods=["POST"])
+@login_required
+def hide(comment_id: int):
+    comment = load_comment(comment_id)
+    if not comment.can_moderate(current_user):
+        abort(403, description="Only organisers can hide comments.")
+    hidden = request.form.get("hidden", "1") == "1"
+    session = get_session()
+    set_comment_hidden(session, comment=comment, moderator=current_user, hidden=hidden, now=now())
+    session.commit()
+    flash("The comment is hidden." if hidden else "The comment is shown again.", "success")
+    return to_comment(comment)
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    query = (
+        sa.select(Notification)
+        .where(Notification.recipient_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .options(selectinload(Notification.actor), selectinload(Notification.rfp))
+    )
+    page = Page.of(get_session(), query, number=request.args.get("page", 1, type=int), per_page=30)
+    return render_template("comments/notifications.html", page=page, form=ConfirmForm())
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def read_all():
+    session = get_session()
+    count = mark_all_read(session, user=current_user, now=now())
+    session.commit()
+    flash(f"Marked {count} notification{'' if count == 1 else 's'} as read.", "success")
+    return redirect(url_for("comments.notifications"))

@@ -1,0 +1,93 @@
+"""Comments on RFPs: post, edit, delete, and hide for moderation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rfp_portal.models import Claim, ClaimPolicy, Comment, NotificationKind, Rfp, RfpState, User
+from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
+from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.notifications import notify
+
+
+def _render(body: str) -> str:
+    try:
+        return render_markdown(body)
+    except MarkdownTooComplex as error:
+        raise DomainError(str(error), field="body") from None
+
+
+def post_comment(
+    session: Session, *, rfp: Rfp, author: User, body: str, now: datetime, policy: ClaimPolicy
+) -> Comment:
+    """Comment on an RFP; its author and the people working on it hear of it.
+
+    :raise DomainError: on a withdrawn RFP.
+    """
+    if rfp.state is RfpState.WITHDRAWN:
+        raise DomainError("This RFP was withdrawn; it takes no new comments.")
+    comment = Comment(
+        rfp_id=rfp.id,
+        author_id=author.id,
+        body_md=body.strip(),
+        body_html=_render(body.strip()),
+        created_at=now,
+    )
+    session.add(comment)
+    session.flush()
+    claimants = session.scalars(
+        sa.select(Claim.claimant_id).where(
+            Claim.rfp_id == rfp.id, Claim.counts_as_active(now, policy)
+        )
+    ).all()
+    notify(
+        session,
+        recipients=[rfp.author_id, *claimants],
+        actor=author,
+        kind=NotificationKind.COMMENTED,
+        rfp_id=rfp.id,
+        comment_id=comment.id,
+    )
+    return comment
+
+
+def edit_comment(
+    session: Session, *, comment: Comment, person: User, body: str, now: datetime
+) -> None:
+    """:raise NotAllowed: unless ``person`` wrote the comment and it is visible."""
+    if not comment.can_edit(person):
+        raise NotAllowed("Only its author can edit this comment.")
+    if body.strip() != comment.body_md:
+        comment.body_html = _render(body.strip())
+        comment.body_md = body.strip()
+        comment.edited_at = now
+    session.flush()
+
+
+def delete_comment(session: Session, *, comment: Comment, person: User, now: datetime) -> None:
+    """The author deletes their comment; the thread keeps its place, marked deleted, without text.
+
+    :raise NotAllowed: unless ``person`` wrote the comment and it is visible.
+    """
+    if not comment.can_edit(person):
+        raise NotAllowed("Only its author can delete this comment.")
+    comment.deleted_at = now
+    comment.body_md = comment.body_html = ""
+    session.flush()
+
+
+def set_comment_hidden(
+    session: Session, *, comment: Comment, moderator: User, hidden: bool, now: datetime
+) -> None:
+    """An organiser hides an abusive comment (or shows it again); who and when are kept.
+
+    :raise NotAllowed: unless ``moderator`` is an organiser or admin.
+    """
+    if not comment.can_moderate(moderator):
+        raise NotAllowed("Only organisers can hide comments.")
+    comment.hidden_at = now if hidden else None
+    comment.hidden_by_id = moderator.id if hidden else None
+    session.flush()
