@@ -80,6 +80,15 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+    @property
+    def anchor(self) -> str | None:
+        """Where on the RFP page this notification points."""
+        if self.comment_id:
+            return f"comment-{self.comment_id}"
+        if self.kind is NotificationKind.CLAIMED:
+            return f"claim-{self.claim_id}"
+        return f"delivery-{self.claim_id}" if self.claim_id else None
+
     actor: Mapped[User] = relationship(foreign_keys=[actor_id])
     rfp: Mapped[Rfp] = relationship()
     claim: Mapped[Claim | None] = relationship()

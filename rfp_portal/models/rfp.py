@@ -115,6 +115,11 @@ class Rfp(Base):
         """The author and organisers may edit; nobody edits a withdrawn RFP."""
         return self.state is not RfpState.WITHDRAWN and self.is_managed_by(user)
 
+    @property
+    def accepts_comments(self) -> bool:
+        """Every RFP but a withdrawn one takes comments."""
+        return self.state is not RfpState.WITHDRAWN
+
     def can_withdraw(self, user) -> bool:
         """The author and organisers may withdraw an RFP that is still open."""
         return self.state is RfpState.OPEN and self.is_managed_by(user)

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.models import Claim, ClaimPolicy, Comment, NotificationKind, Rfp, RfpState, User
+from rfp_portal.models import Claim, ClaimPolicy, Comment, NotificationKind, Rfp, User
 from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.notifications import notify
@@ -27,7 +27,7 @@ def post_comment(
 
     :raise DomainError: on a withdrawn RFP.
     """
-    if rfp.state is RfpState.WITHDRAWN:
+    if not rfp.accepts_comments:
         raise DomainError("This RFP was withdrawn; it takes no new comments.")
     comment = Comment(
         rfp_id=rfp.id,
