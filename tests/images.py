@@ -84,3 +84,31 @@ def png_claiming(width: int, height: int) -> bytes:
 
 def six_megabytes() -> bytes:
     return png(32, 32) + b"\x00" * (6 * 1000 * 1000)
+
+
+def jpeg_with_broken_exif() -> bytes:
+    """Orientation 6 plus tag 0x0140 (ColorMap, a SHORT tag) holding ASCII text: Pillow trips on it."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "Cam"
+    raw = exif.tobytes().replace(b"\x01\x0f\x00\x02", b"\x01\x40\x00\x02", 1)
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(out, "JPEG", exif=raw)
+    return out.getvalue()
+
+
+def png_with_icc_profile() -> bytes:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 20, 30)).save(out, "PNG", icc_profile=profile)
+    return out.getvalue()
+
+
+def png_16_bit_grey() -> bytes:
+    image = Image.new("I;16", (32, 32))
+    image.putdata([40_000] * (32 * 32))  # a light grey, well above 255
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

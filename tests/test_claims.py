@@ -293,13 +293,16 @@ def test_deliver_then_accept_completes_the_rfp_with_plots_side_by_side(
     clock.advance(days=3)
     response = deliver(web, c.id)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert response.headers["Location"].endswith(f"#delivery-{c.id}")
     c = the_claim(app)
     assert c.status is ClaimStatus.DELIVERED and c.result_url == "https://github.com/ada/warmup"
     with app.app_context():
         result = get_session().get(Plot, c.result_plot_id)
         assert result.kind is PlotKind.RESULT
     # the author hears of it, and sees requested and delivered side by side
-    assert "delivered a result for" in author.get("/notifications").get_data(as_text=True)
+    notes = author.get("/notifications").get_data(as_text=True)
+    assert "delivered a result for" in notes
+    assert f"#claim-{c.id}" not in notes and notes.count(f"#delivery-{c.id}") == 2  # it moved there
     html = page(author, rfp_id)
     side = html[html.index('class="side-by-side"') :]
     assert side.index("the plot I want") < side.index("Log-log plot; the line bends at 512.")

@@ -133,6 +133,13 @@ HOSTILE = [
     ("bomb-30-megapixels", lambda: images.png_claiming(6_000, 5_000), "big.png", "megapixels"),
     ("six-megabytes", images.six_megabytes, "huge.png", "larger than 5 MB"),
     ("tiff", images.tiff, "scan.tiff", "PNG, JPEG or WebP"),
+    ("broken-exif", images.jpeg_with_broken_exif, "cam.jpg", "damaged or incomplete"),
+    (
+        "one-pixel-wide",
+        lambda: images.png_claiming(1, 25_000_000),
+        "thin.png",
+        "times as long as it is wide",
+    ),
 ]
 
 
@@ -210,6 +217,17 @@ def test_a_sketch_from_pasted_csv(web, app, owned_rfp):
         ({"y_label": "L" * 5_000}, "y_label", "under 200 characters"),
         ({"title": "$" + "{" * 200 + "x" + "}" * 200 + "$"}, "title", "under 200"),
         ({"title": "$" + "{" * 60 + "x" + "}" * 60 + "$"}, "title", "nested more than"),
+        ({"title": "$" + "{" * 95 + "x" + "}" * 95 + "$"}, "title", "nested more than"),
+        ({"x_label": "$a\\hspace{99999999}b$"}, "x_label", "Keep \\hspace between"),
+        (
+            {
+                "chart": "bar",
+                "x_log": "",
+                "series-0-points": "\n".join(f"c{i}, 1" for i in range(51)),
+            },
+            "series-0-points",
+            "at most 50 categories",
+        ),
         (
             {"series-0-points": "\n".join(f"{i}, {i}" for i in range(1, 10_001))},
             "series-0-points",
@@ -500,3 +518,33 @@ def test_demo_data_has_sketches_and_examples(app, web):
     assert html.count('class="rfp-thumb"') >= 4
     for plot in plots_in_db(app):
         assert web.get(f"/plots/{plot.id}/thumb").status_code == 200
+
+
+def test_log_bars_hand_drawn_are_drawn_quickly_and_saved(web, app, owned_rfp):
+    """Bars from 0 on a log axis once took minutes and gigabytes; they now start below the data."""
+    response = post_sketch(
+        web, owned_rfp, chart="bar", x_log="", y_log="y", **{"series-0-points": "a, 1\nb, 1.01"}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def test_metadata_and_colour_profiles_are_stripped_and_16_bit_grey_kept(web, app, owned_rfp):
+    upload(web, owned_rfp, images.png_with_icc_profile(), caption="with a profile")
+    upload(web, owned_rfp, images.png_16_bit_grey(), caption="sixteen bits")
+    profiled, grey = plots_in_db(app)
+    with Image.open(io.BytesIO(web.get(f"/plots/{profiled.id}/image").data)) as stored:
+        assert "icc_profile" not in stored.info
+    with Image.open(io.BytesIO(web.get(f"/plots/{grey.id}/image").data)) as stored:
+        value = stored.convert("L").getpixel((5, 5))
+        assert 140 < value < 170  # 40,000 / 256 ≈ 156, not clipped to white
+
+
+def test_work_that_runs_too_long_is_stopped_with_a_message():
+    from rfp_portal.rendering.images import ImageRejected, process_upload
+    from rfp_portal.rendering.sketch import SketchError, draw_sketch
+
+    with pytest.raises(ImageRejected, match="too large or complex"):
+        process_upload(images.png(2000, 2000), time_limit=0.001)
+    spec = {"kind": "line", "series": [{"name": "", "x": [1, 2], "y": [1, 2]}]}
+    with pytest.raises(SketchError, match="takes too long"):
+        draw_sketch(spec, time_limit=0.001)

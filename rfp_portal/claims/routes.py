@@ -36,9 +36,7 @@ def load_claim(claim_id: int) -> Claim:
 
 
 def back_to(claim: Claim, anchor: str | None = None):
-    return redirect(
-        url_for("rfps.show", rfp_id=claim.rfp_id, _anchor=anchor or f"claim-{claim.id}")
-    )
+    return redirect(url_for("rfps.show", rfp_id=claim.rfp_id, _anchor=anchor or claim.anchor))
 
 
 @bp.route("/rfps/<id:rfp_id>/claims", methods=["POST"])

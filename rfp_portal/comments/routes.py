@@ -127,7 +127,11 @@ def notifications():
         sa.select(Notification)
         .where(Notification.recipient_id == current_user.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .options(selectinload(Notification.actor), selectinload(Notification.rfp))
+        .options(
+            selectinload(Notification.actor),
+            selectinload(Notification.rfp),
+            selectinload(Notification.claim),
+        )
     )
     page = Page.of(get_session(), query, number=request.args.get("page", 1, type=int), per_page=30)
     return render_template("comments/notifications.html", page=page, form=ConfirmForm())

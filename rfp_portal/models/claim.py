@@ -112,6 +112,11 @@ class Claim(Base):
             return "expired"
         return "check-in due" if self.is_checkin_due(now, policy) else "active"
 
+    @property
+    def anchor(self) -> str:
+        """Its element on the RFP page: delivered claims sit under "Delivered results"."""
+        return f"delivery-{self.id}" if self.status is ClaimStatus.DELIVERED else f"claim-{self.id}"
+
     def is_claimant(self, user) -> bool:
         return getattr(user, "is_authenticated", False) and user.id == self.claimant_id
 

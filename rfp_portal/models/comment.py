@@ -85,9 +85,7 @@ class Notification(Base):
         """Where on the RFP page this notification points."""
         if self.comment_id:
             return f"comment-{self.comment_id}"
-        if self.kind is NotificationKind.CLAIMED:
-            return f"claim-{self.claim_id}"
-        return f"delivery-{self.claim_id}" if self.claim_id else None
+        return self.claim.anchor if self.claim else None
 
     actor: Mapped[User] = relationship(foreign_keys=[actor_id])
     rfp: Mapped[Rfp] = relationship()

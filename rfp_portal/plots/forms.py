@@ -142,6 +142,8 @@ class SketchForm(PlotTextMixin, BaseForm):
     def add_sketch_error(self, error: SketchError) -> None:
         """Put a SketchError beside the field it is about."""
         name = {"kind": "chart"}.get(error.field or "", error.field or "")
+        if name == "series" and (self.csv.data or "").strip():
+            name = "csv"  # the series came from the pasted CSV
         if name.startswith("series-"):
             _, index, sub = name.split("-")
             field = self.series.entries[int(index)].form[sub]

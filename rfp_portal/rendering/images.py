@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 25_000_000
+MAX_SIDE = 12_000
+MAX_ASPECT = 20
+TIME_LIMIT = 15.0  # seconds to process one upload, in a child process
+MEMORY_LIMIT = 1536 * 1024 * 1024
 THUMB_MAX = 480
 
 # The format is decided from the first bytes, never from the name or the browser's claim.
@@ -52,6 +56,7 @@ def sniff_format(head: bytes) -> str | None:
 
 def _encode(image, fmt: str) -> Encoded:
     out = io.BytesIO()
+    image.info = {}  # nothing but the pixels is written: no EXIF, text chunks or ICC profile
     if fmt == "JPEG":
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
@@ -62,29 +67,47 @@ def _encode(image, fmt: str) -> Encoded:
         image.save(out, "WEBP", quality=90, method=4)
     else:
         if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-            image = image.convert("RGBA")
-        image.save(out, "PNG", optimize=True)
+            image = image.convert("L" if image.mode == "1" else "RGBA")
+        image.save(out, "PNG", compress_level=6)  # optimize=True can take a minute on noise
     extension, content_type = FORMATS[fmt]
-    # Nothing but the pixels is written: no EXIF, no text chunks, no ICC profile.
     return Encoded(out.getvalue(), extension, content_type, image.width, image.height)
 
 
-def process_upload(data: bytes) -> ProcessedImage:
+def process_upload(data: bytes, *, time_limit: float = TIME_LIMIT) -> ProcessedImage:
     """Check and re-encode an uploaded image, and make its thumbnail.
+
+    The work runs in a child process with a time and memory limit (rendering.bounded): some small
+    files decode into gigabytes, and some encode for minutes.
 
     :raise ImageRejected: for anything but a whole PNG, JPEG or WebP image within the limits.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from rfp_portal.rendering.bounded import WorkFailed, WorkTooCostly, run_bounded
 
     if not data:
         raise ImageRejected("The file is empty.")
     if len(data) > MAX_BYTES:
         raise ImageRejected(f"The image is larger than {MAX_BYTES // (1024 * 1024)} MB.")
-    fmt = sniff_format(data[:16])
-    if fmt is None:
+    if sniff_format(data[:16]) is None:
         raise ImageRejected(
             "Upload a PNG, JPEG or WebP image (SVG and other formats are not accepted)."
         )
+    try:
+        return run_bounded(_process, data, seconds=time_limit, extra_memory=MEMORY_LIMIT)
+    except WorkTooCostly:
+        raise ImageRejected(
+            "This image is too large or complex to process; please export it smaller."
+        ) from None
+    except WorkFailed as failure:
+        if isinstance(failure.error, ImageRejected):
+            raise failure.error from None
+        raise ImageRejected("The image is damaged or incomplete; please export it again.") from None
+
+
+def _process(data: bytes) -> ProcessedImage:
+    """The Pillow work of process_upload (run in a child process)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    fmt = sniff_format(data[:16])
     try:
         # open() reads only the header, so the size is known before any pixel is decoded.
         with Image.open(io.BytesIO(data), formats=[fmt]) as probe:
@@ -94,10 +117,17 @@ def process_upload(data: bytes) -> ProcessedImage:
                     f"The image is {width}×{height} pixels; the most accepted is "
                     f"{MAX_PIXELS // 1_000_000} megapixels."
                 )
+            if max(width, height) > min(MAX_SIDE, MAX_ASPECT * min(width, height)):
+                raise ImageRejected(
+                    f"The image is {width}×{height} pixels; a plot can be at most {MAX_SIDE:,} "
+                    f"pixels on a side and {MAX_ASPECT} times as long as it is wide."
+                )
             probe.verify()
         with Image.open(io.BytesIO(data), formats=[fmt]) as image:
             image.load()
             upright = ImageOps.exif_transpose(image)
+            if upright.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: scale, don't clip
+                upright = upright.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     except ImageRejected:
         raise
     except Image.DecompressionBombError:
@@ -106,7 +136,7 @@ def process_upload(data: bytes) -> ProcessedImage:
         ) from None
     except UnidentifiedImageError:
         raise ImageRejected("This file is not a valid image.") from None
-    except (OSError, SyntaxError, ValueError, EOFError):
+    except Exception:  # Pillow raises many kinds on crafted files (struct.error, TypeError, …)
         raise ImageRejected("The image is damaged or incomplete; please export it again.") from None
     return _finish(upright, fmt)
 

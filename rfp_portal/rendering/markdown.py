@@ -7,7 +7,6 @@ the Markdown and the math paths. Raw HTML that people write is shown as text, no
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import xml.etree.ElementTree as etree
 
@@ -18,6 +17,8 @@ from bleach import html5lib_shim
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
+
+from rfp_portal.rendering.bounded import WorkFailed, WorkTooCostly, run_bounded
 
 MATH_SOURCE_MAX = 2_000  # characters of LaTeX in one formula
 IN_PROCESS_MAX = 2_000  # longer texts render in a child process with a time limit
@@ -190,13 +191,6 @@ def _render(text: str) -> str:
     return _cleaner.clean(_markdown().convert(text))
 
 
-def _render_to(text: str, sender) -> None:
-    try:
-        sender.send((True, _render(text)))
-    except Exception as error:  # reported to the parent, which raises
-        sender.send((False, repr(error)))
-
-
 def render_markdown(text: str, *, time_limit: float = TIME_LIMIT) -> str:
     """Render Markdown (with math) to HTML that is safe to put in any page.
 
@@ -209,30 +203,13 @@ def render_markdown(text: str, *, time_limit: float = TIME_LIMIT) -> str:
     text = text.replace("\x00", "")
     if len(text) <= IN_PROCESS_MAX:
         return _render(text)
-    # fork: the child starts with everything imported (see _markdown() below) and runs only
-    # Python-Markdown and bleach, then exits; no module is re-imported, no lock is needed.
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(target=_render_to, args=(text, sender), daemon=True)
-    worker.start()
-    sender.close()
     try:
-        if not receiver.poll(time_limit):
-            raise MarkdownTooComplex(
-                "This text is too intricate to show (it has very many unclosed brackets, "
-                "parentheses or tags). Please simplify it."
-            )
-        ok, payload = receiver.recv()
-    except EOFError:
-        raise MarkdownTooComplex("This text could not be rendered. Please simplify it.") from None
-    finally:
-        if worker.is_alive():
-            worker.kill()
-        worker.join()
-        receiver.close()
-    if not ok:
-        raise MarkdownTooComplex("This text could not be rendered. Please simplify it.")
-    return payload
+        return run_bounded(_render, text, seconds=time_limit, extra_memory=512 * 1024 * 1024)
+    except (WorkTooCostly, WorkFailed):
+        raise MarkdownTooComplex(
+            "This text is too intricate to show (it has very many unclosed brackets, "
+            "parentheses or tags). Please simplify it."
+        ) from None
 
 
 _markdown()  # import the Markdown extensions now, not in a forked child

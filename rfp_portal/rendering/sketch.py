@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-import threading
+import re
 from typing import Any
 
 KINDS = ("line", "scatter", "bar")
@@ -20,9 +20,12 @@ MAX_POINTS = 2_000  # over all series
 LABEL_MAX = 200
 NAME_MAX = 60
 BRACE_DEPTH_MAX = 10
+HSPACE = re.compile(r"\\hspace\s*\{\s*([-+]?[0-9]*\.?[0-9]+)")
+HSPACE_MAX = 20  # a wider space would make a picture of nothing but space
 
-# rc_context changes matplotlib's global settings for the duration of a drawing; one at a time.
-_DRAW_LOCK = threading.Lock()
+MAX_CATEGORIES = 50
+TIME_LIMIT = 5.0  # seconds for one drawing; it runs in a child process (rendering.bounded)
+MEMORY_LIMIT = 768 * 1024 * 1024
 
 
 class SketchError(ValueError):
@@ -134,6 +137,9 @@ def check_label(text: str, field: str) -> None:
         deepest = max(deepest, depth)
     if deepest > BRACE_DEPTH_MAX:
         raise SketchError(f"The math is nested more than {BRACE_DEPTH_MAX} braces deep.", field)
+    for width in HSPACE.findall(text):
+        if not -HSPACE_MAX <= float(width) <= HSPACE_MAX:
+            raise SketchError(f"Keep \\hspace between -{HSPACE_MAX} and {HSPACE_MAX}.", field)
     from matplotlib.mathtext import MathTextParser
 
     try:
@@ -166,6 +172,14 @@ def validate_spec(spec: dict[str, Any]) -> dict[str, Any]:
         raise SketchError(f"A sketch can have at most {MAX_POINTS:,} points.", "series")
     for s in series:
         check_label(s.get("name") or "", "series")
+    if kind == "bar":
+        categories = {str(x) for s in series for x in s["x"]}
+        if len(categories) > MAX_CATEGORIES:
+            raise SketchError(
+                f"A bar chart can have at most {MAX_CATEGORIES} categories.", "series"
+            )
+        for category in categories:
+            check_label(category, "series")  # tick labels are read as math too
     for axis in ("x", "y"):
         if spec.get(f"{axis}_log"):
             values = [v for s in series for v in s[axis]]
@@ -221,20 +235,38 @@ def _plain_log_labels(axis) -> None:
     axis.set_minor_formatter(plain if low > 0 and high / low < 10 else NullFormatter())
 
 
-def draw_sketch(spec: dict[str, Any]) -> bytes:
-    """Draw a validated spec as an 800×500 PNG.
+def draw_sketch(spec: dict[str, Any], *, time_limit: float = TIME_LIMIT) -> bytes:
+    """Draw a spec as an 800×500 PNG, in a child process stopped after ``time_limit`` seconds.
 
-    :raise SketchError: if matplotlib still refuses it (the message is generic).
+    :raise SketchError: when the spec is invalid, or matplotlib refuses it or takes too long.
     """
+    from rfp_portal.rendering.bounded import WorkFailed, WorkTooCostly, run_bounded
+
+    spec = validate_spec(spec)
+    try:
+        return run_bounded(_draw, spec, seconds=time_limit, extra_memory=MEMORY_LIMIT)
+    except WorkTooCostly:
+        raise SketchError(
+            "This sketch takes too long to draw; please use fewer points or simpler labels."
+        ) from None
+    except WorkFailed as failure:
+        if isinstance(failure.error, SketchError):
+            raise failure.error from None
+        raise SketchError(
+            "This sketch could not be drawn; please simplify its labels or data."
+        ) from None
+
+
+def _draw(spec: dict[str, Any]) -> bytes:
+    """matplotlib's object API, in whichever process calls it (draw_sketch uses a child)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    spec = validate_spec(spec)
     rc = {"figure.facecolor": "white", "savefig.facecolor": "white", "font.size": 14.0}
     if spec["hand_drawn"]:
         rc.update(_hand_drawn_rc())
-    with _DRAW_LOCK, matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc):
         figure = Figure(figsize=(8, 5), dpi=100, layout="constrained")
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
@@ -244,9 +276,13 @@ def draw_sketch(spec: dict[str, Any]) -> bytes:
             for s in series:
                 categories += [x for x in s["x"] if x not in categories]
             width = 0.8 / len(series)
+            # On a log axis bars cannot start at 0: start them a decade below the smallest value
+            # (from 0 they would run off the chart, and the hand-drawn wiggle with them).
+            bottom = min(y for s in series for y in s["y"]) / 10 if spec["y_log"] else 0
             for index, s in enumerate(series):
                 positions = [categories.index(x) - 0.4 + width * (index + 0.5) for x in s["x"]]
-                axes.bar(positions, s["y"], width=width, label=s["name"] or None)
+                heights = [y - bottom for y in s["y"]]
+                axes.bar(positions, heights, bottom=bottom, width=width, label=s["name"] or None)
             axes.set_xticks(range(len(categories)), [str(c) for c in categories])
         else:
             for s in series:
@@ -282,7 +318,7 @@ def draw_sketch(spec: dict[str, Any]) -> bytes:
         buffer = io.BytesIO()
         try:
             figure.savefig(buffer, format="png", metadata={"Software": None})
-        except (ValueError, RecursionError, OverflowError) as error:
+        except (ValueError, RecursionError, OverflowError, RuntimeError, MemoryError) as error:
             raise SketchError(
                 "This sketch could not be drawn; please simplify its labels or data."
             ) from error

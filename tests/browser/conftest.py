@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,10 +42,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
-    """The portal on SQLite, served by werkzeug on a free loopback port; yields its base URL."""
-    tmp = tmp_path_factory.mktemp("browser")
+@contextmanager
+def _serve(tmp: Path) -> Iterator[str]:
+    """The portal on a new SQLite database in ``tmp``, served on a free loopback port."""
     url = f"sqlite:///{tmp / 'browser.db'}"
     engine = sa.create_engine(url)
     Base.metadata.create_all(engine)
@@ -62,6 +62,24 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         thread.join(timeout=5)
         server.server_close()
         app.extensions["rfp_db"]["engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    """The portal on SQLite, served by werkzeug on a free loopback port; yields its base URL."""
+    with _serve(tmp_path_factory.mktemp("browser")) as url:
+        yield url
+
+
+@pytest.fixture
+def own_live_server(tmp_path_factory) -> Iterator[str]:
+    """Another portal with an empty database of its own, for this test only.
+
+    For a test whose RFPs must not show up in the listings the other browser tests check (they
+    expect to find only their own RFP there).
+    """
+    with _serve(tmp_path_factory.mktemp("browser-own")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
