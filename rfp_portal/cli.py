@@ -121,6 +121,7 @@ def demo_data(if_empty: bool, replace: bool) -> None:
         )
     summary = demo.load(session, get_store())
     session.commit()
+    get_store().release()
     collect_unreferenced(session, get_store(), released)
     click.echo(f"Demo data loaded: {summary}.")
 

@@ -89,6 +89,9 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["rfp_db"] = {"engine": engine, "sessionmaker": sessionmaker(engine)}
     app.teardown_appcontext(close_session)
+    from rfp_portal.storage import release_locks
+
+    app.teardown_appcontext(release_locks)
 
 
 def get_engine() -> sa.Engine:

@@ -19,7 +19,8 @@ CAPTION = {"caption": "What the plot shows", "alt_text": "Loss falls as batch si
 
 def stored_files(app) -> list[Path]:
     root = Path(app.config["UPLOAD_FOLDER"])
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    files = root.rglob("*") if root.exists() else []
+    return sorted(p for p in files if p.is_file() and not p.name.startswith("."))  # not the locks
 
 
 def plots_in_db(app) -> list[Plot]:
@@ -548,3 +549,55 @@ def test_work_that_runs_too_long_is_stopped_with_a_message():
     spec = {"kind": "line", "series": [{"name": "", "x": [1, 2], "y": [1, 2]}]}
     with pytest.raises(SketchError, match="takes too long"):
         draw_sketch(spec, time_limit=0.001)
+
+
+def test_removing_a_file_waits_for_a_request_about_to_reuse_it(app, make, web, owned_rfp):
+    """Request A deletes the last plot using a file while request B uploads the same bytes.
+
+    B's put() holds the file's shard until B commits; A's clean-up takes the shard exclusively,
+    so it runs after B's commit, sees B's plot, and keeps the file.
+    """
+    import threading
+
+    from rfp_portal.models import Rfp, User
+    from rfp_portal.services.plots import add_example_plot, collect_unreferenced, delete_plot
+    from rfp_portal.storage import get_store
+
+    data = images.png(700, 500)
+    upload(web, owned_rfp, data)
+    (first,) = plots_in_db(app)
+    b_has_put, a_is_collecting = threading.Event(), threading.Event()
+    outcome = {}
+
+    def request_b():
+        with app.app_context():
+            session, store = get_session(), get_store()
+            rfp = session.get(Rfp, owned_rfp)
+            owner = session.get(User, rfp.author_id)
+            plot = add_example_plot(
+                session, store, rfp=rfp, actor=owner, data=data, caption="again", alt_text="again"
+            )
+            b_has_put.set()
+            a_is_collecting.wait(10)
+            threading.Event().wait(0.3)  # A is now blocked on the lock B holds
+            session.commit()
+            store.release()
+            outcome["b"] = plot.id
+
+    def request_a():
+        with app.app_context():
+            session, store = get_session(), get_store()
+            b_has_put.wait(10)
+            plot = session.get(Plot, first.id)
+            released = delete_plot(session, plot=plot, actor=session.get(User, plot.rfp.author_id))
+            session.commit()
+            a_is_collecting.set()
+            outcome["removed"] = collect_unreferenced(session, store, released)
+
+    threads = [threading.Thread(target=request_b), threading.Thread(target=request_a)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcome["removed"] == []
+    assert web.get(f"/plots/{outcome['b']}/image").status_code == 200

@@ -73,8 +73,10 @@ def commit_files(session, written: list[str], released: list[str] = ()) -> None:
         session.commit()
     except Exception:
         session.rollback()
+        store.release()
         collect_unreferenced(session, store, written)
         raise
+    store.release()
     collect_unreferenced(session, store, list(released))
 
 

@@ -184,15 +184,17 @@ def delete_plot(session: Session, *, plot: Plot, actor: User) -> list[str]:
 def collect_unreferenced(session: Session, store: ImageStore, keys: list[str]) -> list[str]:
     """Remove the files among ``keys`` that no plot refers to; return the removed keys.
 
-    Call it after the transaction that released them has committed (or has failed, for files
-    written during it).
+    Call it after the transaction that released them has committed (or failed, for files written
+    during it), and after ``store.release()``: each file is checked and removed under the store's
+    lock, so a request about to commit a plot that uses the same file keeps it.
     """
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        return []
-    used = set(session.scalars(sa.select(Plot.image_key).where(Plot.image_key.in_(keys))))
-    used |= set(session.scalars(sa.select(Plot.thumb_key).where(Plot.thumb_key.in_(keys))))
-    removed = [key for key in keys if key not in used]
-    for key in removed:
-        store.delete(key)
-    return removed
+
+    def in_use(candidates: list[str]) -> set[str]:
+        used = set(session.scalars(sa.select(Plot.image_key).where(Plot.image_key.in_(candidates))))
+        used |= set(
+            session.scalars(sa.select(Plot.thumb_key).where(Plot.thumb_key.in_(candidates)))
+        )
+        return used
+
+    session.rollback()  # end any open (already committed) transaction: each check sees the latest
+    return store.delete_unreferenced(keys, in_use)
