@@ -55,12 +55,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from rfp_portal.auth.routes import bp as auth_bp
     from rfp_portal.claims.routes import bp as claims_bp
     from rfp_portal.comments.routes import bp as comments_bp
+    from rfp_portal.jams.routes import bp as jams_bp
     from rfp_portal.main.routes import bp as main_bp
     from rfp_portal.plots.routes import bp as plots_bp
     from rfp_portal.rfps.routes import bp as rfps_bp
     from rfp_portal.users.routes import bp as users_bp
 
-    for blueprint in (main_bp, auth_bp, rfps_bp, plots_bp, claims_bp, comments_bp, users_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        rfps_bp,
+        plots_bp,
+        claims_bp,
+        comments_bp,
+        jams_bp,
+        users_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from rfp_portal import cli

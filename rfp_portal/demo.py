@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -369,12 +369,60 @@ def load(session: Session, store: ImageStore) -> str:
                 alt_text=example["alt_text"],
             )
     session.flush()
+    jams = _load_jams(session, people, rfps, now)
     claims, comments = _load_claims_and_comments(session, store, people, rfps, now)
     plots = session.scalar(sa.select(sa.func.count()).select_from(Plot))
     return (
         f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs, {plots} plots, "
-        f"{claims} claims, {comments} comments"
+        f"{claims} claims, {comments} comments, {jams} Research Jams"
     )
+
+
+# The community page's Research Jams: Wednesdays, 4 pm Pacific.
+COMMUNITY_JAMS = [(1, date(2021, 3, 31)), (2, date(2021, 6, 2)), (3, date(2021, 8, 4))]
+# Which RFP (by index in RFPS) was presented at which Jam; None is the upcoming one.
+PRESENTED = [(4, 1), (0, 2), (3, 3), (1, 3), (2, None)]
+
+
+def _load_jams(session, people, rfps, now) -> int:
+    """Jams #1–#3 from the community page, one upcoming a few weeks out, and presentations."""
+    from rfp_portal.services.jams import JamDraft, create_jam, link_to_jam
+
+    host = people["jamhost"]
+    description = (
+        "The Research Jam is a research lab meeting open to all. Anyone is welcome to share small "
+        "updates on what they're working on or present an idea as a **Request for Plot**."
+    )
+    days_to_wednesday = (2 - now.date().weekday()) % 7
+    upcoming = now.date() + timedelta(days=21 + days_to_wednesday)
+    jams = {}
+    for number, day in [*COMMUNITY_JAMS, (4, upcoming)]:
+        draft = JamDraft(
+            number=number,
+            title="Open Collab Research Jam",
+            local_start=datetime.combine(day, time(16, 0)),
+            timezone="America/Los_Angeles",
+            duration_minutes=90,
+            join_url="https://mlcollective.org/community/",
+            description=description,
+        )
+        jams[number] = create_jam(session, organiser=host, draft=draft, now=now)
+    for index, number in PRESENTED:
+        jam = jams[number or 4]
+        rfp = rfps[index]
+        link_to_jam(
+            session,
+            rfp=rfp,
+            jam=jam,
+            person=rfp.author,
+            slides_url=None,
+            recording_url=None,
+            now=now,
+        )
+        if number:  # presented in 2021: the RFP dates from just before its Jam
+            rfp.created_at = rfp.updated_at = jam.starts_at - timedelta(days=6)
+    session.flush()
+    return len(jams)
 
 
 RESULT_SPECS = {

@@ -1,5 +1,7 @@
 """What every form of the portal shares."""
 
+from urllib.parse import urlsplit
+
 from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -7,6 +9,7 @@ from flask_wtf.form import SUBMIT_METHODS, _Auto
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from wtforms import StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
+from wtforms.validators import ValidationError
 
 from rfp_portal.services import DomainError
 
@@ -74,6 +77,20 @@ class BaseForm(FlaskForm):
             self[name].errors = [*self[name].errors, error.message]
         else:
             self.form_errors.append(error.message)
+
+
+def http_url(form, field) -> None:
+    """Only http(s) links: no javascript:, data: or other schemes. Empty passes (use Optional)."""
+    value = (field.data or "").strip()
+    if not value:
+        return
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or any(ch.isspace() for ch in value)
+    ):
+        raise ValidationError("Enter a web address starting with https:// (or http://).")
 
 
 def _all_fields(form):

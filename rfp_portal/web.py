@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, render_template, request
 from flask_login import LoginManager
@@ -143,6 +143,23 @@ def time_tag(value: datetime | None) -> Markup:
     )
 
 
+def jam_time(value: datetime, zone: str = "America/Los_Angeles") -> Markup:
+    """A Jam's time as the community announces it, and in UTC; a script shows the reader's own.
+
+    e.g. <time datetime="2021-08-04T23:00:00+00:00">2021-08-04 16:00 PDT / 23:00 UTC</time>
+    """
+    from zoneinfo import ZoneInfo
+
+    local = value.astimezone(ZoneInfo(zone))
+    utc = value.astimezone(UTC)
+    text = f"{local:%Y-%m-%d %H:%M} {local.tzname()} / {utc:%H:%M} UTC"
+    if local.date() != utc.date():
+        text = f"{local:%Y-%m-%d %H:%M} {local.tzname()} / {utc:%Y-%m-%d %H:%M} UTC"
+    return Markup('<time class="local-time" datetime="{}">{}</time>').format(
+        utc.isoformat(timespec="seconds"), text
+    )
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -158,4 +175,5 @@ def init_app(app: Flask) -> None:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.jinja_env.filters["time"] = time_tag
+    app.jinja_env.filters["jam_time"] = jam_time
     app.context_processor(_template_globals)

@@ -346,6 +346,8 @@ def assert_safe(html: str) -> None:
     for element in document.iter():
         tag = element.tag if isinstance(element.tag, str) else ""
         local = tag.rsplit("}", 1)[-1].lower()
+        if local == "script" and element.get("src", "").startswith("/static/") and not element.text:
+            continue  # the portal's own script file (CSP allows only 'self')
         assert local not in {
             "script",
             "iframe",
@@ -417,6 +419,13 @@ def test_the_write_route_lists_cover_every_post_route(app):
         "/comments/<id:comment_id>/delete",
         "/comments/<id:comment_id>/hide",
         "/notifications/read",
+    }
+    # proven in test_jams.py
+    covered |= {
+        "/jams/new",
+        "/jams/<int:number>/edit",
+        "/rfps/<id:rfp_id>/presentations",
+        "/presentations/<id:presentation_id>/delete",
     }
     # proven in test_plots.py (plot_write_routes)
     covered |= {

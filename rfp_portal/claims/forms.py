@@ -1,10 +1,8 @@
-from urllib.parse import urlsplit
-
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
-from rfp_portal.forms import BaseForm
+from rfp_portal.forms import BaseForm, http_url
 from rfp_portal.models.claim import NOTE_MAX, UPDATE_MAX, URL_MAX, WRITE_UP_MAX
 from rfp_portal.plots.forms import PlotTextMixin
 
@@ -29,17 +27,6 @@ class ProgressForm(BaseForm):
         ],
         description="Each update resets the check-in clock. Markdown works.",
     )
-
-
-def http_url(form, field) -> None:
-    """Only http(s) links: no javascript:, data: or other schemes."""
-    parts = urlsplit(field.data.strip())
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.netloc
-        or any(ch.isspace() for ch in field.data.strip())
-    ):
-        raise ValidationError("Enter a web address starting with https:// (or http://).")
 
 
 class DeliverForm(PlotTextMixin, BaseForm):

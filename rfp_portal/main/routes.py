@@ -1,10 +1,13 @@
 """The home page and the health check."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, render_template
+from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
-from rfp_portal.models import Rfp, RfpState
+from rfp_portal.models import Jam, Presentation, Rfp, RfpState
 from rfp_portal.rfps.queries import rfp_listing
 from rfp_portal.web import claim_policy, now
 
@@ -23,7 +26,27 @@ def index():
         )
         .all()
     )
-    return render_template("index.html", newest=newest)
+    moment = now()
+    agenda = (
+        selectinload(Jam.presentations).selectinload(Presentation.rfp),
+        selectinload(Jam.presentations).selectinload(Presentation.presenter),
+    )
+    # The next Jam (one under way counts: Jams last at most 12 hours), else the latest past one.
+    soon = (
+        get_session()
+        .scalars(
+            sa.select(Jam)
+            .where(Jam.starts_at >= moment - timedelta(hours=12))
+            .order_by(Jam.starts_at)
+            .limit(3)
+            .options(*agenda)
+        )
+        .all()
+    )
+    jam = next((j for j in soon if j.is_upcoming(moment)), None) or get_session().scalar(
+        sa.select(Jam).order_by(Jam.starts_at.desc()).limit(1).options(*agenda)
+    )
+    return render_template("index.html", newest=newest, jam=jam)
 
 
 @bp.route("/healthz")

@@ -2,6 +2,7 @@
 
 from rfp_portal.models.claim import Claim, ClaimPolicy, ClaimStatus, ProgressUpdate
 from rfp_portal.models.comment import Comment, Notification, NotificationKind
+from rfp_portal.models.jam import Jam, Presentation
 from rfp_portal.models.plot import Plot, PlotKind
 from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags
 from rfp_portal.models.user import Role, User
@@ -11,6 +12,8 @@ __all__ = [
     "ClaimPolicy",
     "ClaimStatus",
     "Comment",
+    "Jam",
+    "Presentation",
     "Notification",
     "NotificationKind",
     "ProgressUpdate",

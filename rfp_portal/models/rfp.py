@@ -14,6 +14,7 @@ from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
 if TYPE_CHECKING:
     from rfp_portal.models.claim import Claim
     from rfp_portal.models.comment import Comment
+    from rfp_portal.models.jam import Presentation
     from rfp_portal.models.plot import Plot
     from rfp_portal.models.user import User
 
@@ -96,6 +97,9 @@ class Rfp(Base):
     )
     claims: Mapped[list[Claim]] = relationship(
         back_populates="rfp", order_by="Claim.created_at", passive_deletes=True
+    )
+    presentations: Mapped[list[Presentation]] = relationship(
+        back_populates="rfp", order_by="Presentation.created_at", passive_deletes=True
     )
     comments: Mapped[list[Comment]] = relationship(
         back_populates="rfp", order_by="(Comment.created_at, Comment.id)", passive_deletes=True

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload, with_expression
 
-from rfp_portal.models import Claim, ClaimPolicy, Comment, Rfp
+from rfp_portal.models import Claim, ClaimPolicy, Comment, Presentation, Rfp
 
 
 def active_claims_of_rfp(now: datetime, policy: ClaimPolicy):
@@ -42,6 +42,7 @@ def rfp_listing(now: datetime, policy: ClaimPolicy) -> sa.Select:
         selectinload(Rfp.author),
         selectinload(Rfp.tags),
         selectinload(Rfp.plots),
+        selectinload(Rfp.presentations).selectinload(Presentation.jam),
         with_expression(Rfp.active_claim_count, active_claims_of_rfp(now, policy)),
         with_expression(Rfp.comment_count, visible_comments_of_rfp()),
     )

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
-from rfp_portal.models import Claim, Comment, Rfp, RfpState
+from rfp_portal.models import Claim, Comment, Jam, Presentation, Rfp, RfpState
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.forms import RfpForm
 from rfp_portal.rfps.queries import is_claimed, rfp_listing
@@ -55,16 +55,27 @@ def index():
     if claimed:
         claimed_now = is_claimed(now(), claim_policy())
         query = query.where(claimed_now if claimed == "yes" else ~claimed_now)
+    jam = request.args.get("jam", type=int)
+    if jam is not None and 0 < jam < 2**31:
+        query = query.where(
+            sa.exists().where(
+                Presentation.rfp_id == Rfp.id, Presentation.jam_id == Jam.id, Jam.number == jam
+            )
+        )
+    else:
+        jam = None
     page = Page.of(
         get_session(),
         query,
         number=request.args.get("page", 1, type=int),
         per_page=current_app.config["RFPS_PER_PAGE"],
     )
-    return render_template("rfps/index.html", page=page, state=state, claimed=claimed)
+    return render_template("rfps/index.html", page=page, state=state, claimed=claimed, jam=jam)
 
 
-def render_rfp_page(rfp: Rfp, *, claim_form=None, progress_forms=None, comment_form=None):
+def render_rfp_page(
+    rfp: Rfp, *, claim_form=None, progress_forms=None, comment_form=None, presentation_form=None
+):
     """The RFP page, with forms that failed validation shown in place.
 
     A fixed number of queries, however many claims, updates and comments it has.
@@ -83,12 +94,18 @@ def render_rfp_page(rfp: Rfp, *, claim_form=None, progress_forms=None, comment_f
             selectinload(Rfp.claims).selectinload(Claim.updates),
             selectinload(Rfp.claims).selectinload(Claim.result_plot),
             selectinload(Rfp.comments).selectinload(Comment.author),
+            selectinload(Rfp.presentations).selectinload(Presentation.jam),
         )
         .execution_options(populate_existing=True)
     ).one()
     refusal = None
     if current_user.is_authenticated:
         refusal = claim_refusal(session, rfp, current_user, now=now(), policy=claim_policy())
+    if presentation_form is None and rfp.is_managed_by(current_user):
+        from rfp_portal.jams.routes import presentation_form as make_presentation_form
+
+        presentation_form = make_presentation_form(rfp)
+        presentation_form.process(formdata=None)
     progress_forms = progress_forms or {}
     for claim in rfp.claims:
         if claim.is_claimant(current_user) and claim.id not in progress_forms:
@@ -101,6 +118,7 @@ def render_rfp_page(rfp: Rfp, *, claim_form=None, progress_forms=None, comment_f
         progress_forms=progress_forms,
         comment_form=comment_form or CommentForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None),
+        presentation_form=presentation_form,
     )
 
 

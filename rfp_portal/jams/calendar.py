@@ -1,0 +1,57 @@
+"""Research Jams as iCalendar (RFC 5545) and as an "add to Google Calendar" link."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from icalendar import Calendar, Event
+
+from rfp_portal.models import Jam
+
+PRODUCT_ID = "-//ML Collective Open Collab//RFP Portal//EN"
+
+
+def _details(jam: Jam, page_url: str) -> str:
+    lines = [jam.description_md] if jam.description_md else []
+    if jam.presentations:
+        lines.append("Agenda:")
+        lines += [f"- {p.rfp.title} ({p.presenter.display_name})" for p in jam.presentations]
+    lines.append(f"Details: {page_url}")
+    return "\n\n".join(lines)
+
+
+def jams_calendar(jams: list[Jam], *, host: str, url_for_jam) -> bytes:
+    """An iCalendar feed: stable UIDs (from the Jam's id), DTSTAMP, times in UTC, text escaped."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", "Open Collab Research Jams")
+    for jam in jams:
+        page_url = url_for_jam(jam)
+        event = Event()
+        event.add("uid", f"research-jam-{jam.id}@{host}")
+        event.add("dtstamp", jam.updated_at)
+        event.add("last-modified", jam.updated_at)
+        event.add("dtstart", jam.starts_at)
+        event.add("dtend", jam.ends_at)
+        event.add("summary", f"{jam.name}: {jam.title}")
+        event.add("description", _details(jam, page_url))
+        event.add("url", jam.join_url or page_url)
+        if jam.join_url:
+            event.add("location", jam.join_url)
+        calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def google_calendar_link(jam: Jam, page_url: str) -> str:
+    dates = f"{jam.starts_at:%Y%m%dT%H%M%SZ}/{jam.ends_at:%Y%m%dT%H%M%SZ}"
+    query = {
+        "action": "TEMPLATE",
+        "text": f"{jam.name}: {jam.title}",
+        "dates": dates,
+        "details": _details(jam, page_url),
+    }
+    if jam.join_url:
+        query["location"] = jam.join_url
+    return "https://calendar.google.com/calendar/render?" + urlencode(query)

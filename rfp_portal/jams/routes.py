@@ -1,0 +1,204 @@
+"""Research Jams: list, schedule, show (with the agenda), calendar; presentations of RFPs."""
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from rfp_portal.db import get_session
+from rfp_portal.jams.calendar import google_calendar_link, jams_calendar
+from rfp_portal.jams.forms import JamForm, PresentationForm
+from rfp_portal.models import Jam, Presentation, Rfp
+from rfp_portal.rfps.routes import load_rfp, render_rfp_page
+from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.jams import (
+    JamDraft,
+    create_jam,
+    link_to_jam,
+    next_jam_number,
+    unlink_from_jam,
+    update_jam,
+)
+from rfp_portal.web import now
+
+bp = Blueprint("jams", __name__)
+
+AGENDA = (
+    selectinload(Jam.presentations).selectinload(Presentation.rfp),
+    selectinload(Jam.presentations).selectinload(Presentation.presenter),
+)
+
+
+def load_jam(number: int) -> Jam:
+    """:raise 404: when there is no Jam with that number."""
+    if not 0 < number < 2**31:
+        abort(404)
+    jam = get_session().scalar(sa.select(Jam).where(Jam.number == number).options(*AGENDA))
+    if jam is None:
+        abort(404, description=f"There is no Research Jam #{number}.")
+    return jam
+
+
+def organisers_only() -> None:
+    if not current_user.is_organiser:
+        abort(403, description="Only organisers schedule and edit Research Jams.")
+
+
+def draft_from(form: JamForm) -> JamDraft:
+    return JamDraft(
+        number=form.number.data,
+        title=form.title.data,
+        local_start=form.starts_at.data,
+        timezone=form.timezone.data,
+        duration_minutes=form.duration_minutes.data,
+        join_url=form.join_url.data,
+        description=form.description.data or "",
+    )
+
+
+@bp.route("/jams")
+def index():
+    moment = now()
+    jams = get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*AGENDA)).all()
+    upcoming = [jam for jam in jams if jam.is_upcoming(moment)]
+    past = [jam for jam in reversed(jams) if not jam.is_upcoming(moment)]
+    return render_template("jams/index.html", upcoming=upcoming, past=past)
+
+
+@bp.route("/jams/new", methods=["GET", "POST"])
+@login_required
+def new():
+    organisers_only()
+    session = get_session()
+    form = JamForm()
+    if not form.is_submitted():
+        form.number.data = next_jam_number(session)
+    if form.validate_on_submit():
+        try:
+            jam = create_jam(session, organiser=current_user, draft=draft_from(form), now=now())
+        except DomainError as error:
+            session.rollback()
+            form.add_domain_error(error)
+        else:
+            session.commit()
+            flash(f"{jam.name} is scheduled.", "success")
+            return redirect(url_for("jams.show", number=jam.number))
+    return render_template(
+        "jams/form.html", form=form, jam=None
+    ), 422 if form.is_submitted() else 200
+
+
+@bp.route("/jams/<int:number>")
+def show(number: int):
+    jam = load_jam(number)
+    page_url = url_for("jams.show", number=jam.number, _external=True)
+    return render_template(
+        "jams/show.html", jam=jam, google_link=google_calendar_link(jam, page_url)
+    )
+
+
+@bp.route("/jams/<int:number>/edit", methods=["GET", "POST"])
+@login_required
+def edit(number: int):
+    organisers_only()
+    jam = load_jam(number)
+    form = JamForm()
+    if not form.is_submitted():
+        form.number.data, form.title.data = jam.number, jam.title
+        form.starts_at.data = jam.local_start.replace(tzinfo=None)
+        form.timezone.data, form.duration_minutes.data = jam.timezone, jam.duration_minutes
+        form.join_url.data, form.description.data = jam.join_url, jam.description_md
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            update_jam(session, jam=jam, organiser=current_user, draft=draft_from(form), now=now())
+        except DomainError as error:
+            session.rollback()
+            form.add_domain_error(error)
+        else:
+            session.commit()
+            flash(f"{jam.name} is updated.", "success")
+            return redirect(url_for("jams.show", number=jam.number))
+    return render_template(
+        "jams/form.html", form=form, jam=jam
+    ), 422 if form.is_submitted() else 200
+
+
+def _calendar(jams) -> Response:
+    body = jams_calendar(
+        jams,
+        host=request.host.split(":")[0],
+        url_for_jam=lambda jam: url_for("jams.show", number=jam.number, _external=True),
+    )
+    response = Response(body, content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = "inline; filename=research-jams.ics"
+    return response
+
+
+@bp.route("/jams.ics")
+def calendar():
+    return _calendar(
+        get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*AGENDA)).all()
+    )
+
+
+@bp.route("/jams/<int:number>.ics")
+def jam_calendar(number: int):
+    return _calendar([load_jam(number)])
+
+
+def presentation_form(rfp: Rfp) -> PresentationForm:
+    form = PresentationForm()
+    jams = get_session().scalars(sa.select(Jam).order_by(Jam.starts_at.desc())).all()
+    form.jam.choices = [(jam.id, f"{jam.name} — {jam.local_start:%a %-d %b %Y}") for jam in jams]
+    return form
+
+
+@bp.route("/rfps/<id:rfp_id>/presentations", methods=["POST"])
+@login_required
+def link(rfp_id: int):
+    rfp = load_rfp(rfp_id)
+    if not rfp.is_managed_by(current_user):
+        abort(
+            403, description="Only the RFP's author or an organiser can link it to a Research Jam."
+        )
+    form = presentation_form(rfp)
+    if form.validate_on_submit():
+        session = get_session()
+        jam = session.get(Jam, form.jam.data)
+        try:
+            link_to_jam(
+                session,
+                rfp=rfp,
+                jam=jam,
+                person=current_user,
+                slides_url=form.slides_url.data,
+                recording_url=form.recording_url.data,
+                now=now(),
+            )
+        except NotAllowed:
+            abort(403)
+        except DomainError as error:
+            session.rollback()
+            form.add_domain_error(error)
+        else:
+            session.commit()
+            flash(f"Linked to {jam.name}.", "success")
+            return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="presented"))
+    return render_rfp_page(rfp, presentation_form=form), 422
+
+
+@bp.route("/presentations/<id:presentation_id>/delete", methods=["POST"])
+@login_required
+def unlink(presentation_id: int):
+    session = get_session()
+    presentation = session.get(Presentation, presentation_id)
+    if presentation is None:
+        abort(404, description="There is no such presentation.")
+    if not presentation.can_remove(current_user):
+        abort(403, description="Only the RFP's author or an organiser can remove this.")
+    rfp_id = presentation.rfp_id
+    unlink_from_jam(session, presentation=presentation, person=current_user)
+    session.commit()
+    flash("The link to the Research Jam is removed.", "success")
+    return redirect(url_for("rfps.show", rfp_id=rfp_id, _anchor="presented"))

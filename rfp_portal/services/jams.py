@@ -1,0 +1,133 @@
+"""Research Jams and presentations: organisers schedule Jams; authors link their RFPs to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rfp_portal.models import Jam, Presentation, Rfp, User
+from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
+from rfp_portal.services import DomainError, NotAllowed
+
+
+@dataclass(frozen=True)
+class JamDraft:
+    number: int
+    title: str
+    local_start: datetime  # naive: a wall-clock time in ``timezone``
+    timezone: str
+    duration_minutes: int
+    join_url: str | None
+    description: str
+
+
+def to_utc(local: datetime, zone_name: str) -> datetime:
+    """A wall-clock time in a zone, as UTC.
+
+    :raise DomainError: for an unknown zone, or a time the clocks skip (spring forward).
+    """
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError("Choose a time zone from the list.", field="timezone") from None
+    aware = local.replace(tzinfo=zone)
+    utc = aware.astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) != local:
+        raise DomainError(
+            "That time does not exist in this time zone (the clocks change then). Pick another.",
+            field="starts_at",
+        )
+    return utc
+
+
+def next_jam_number(session: Session) -> int:
+    return (session.scalar(sa.select(sa.func.max(Jam.number))) or 0) + 1
+
+
+def _apply(session: Session, jam: Jam, draft: JamDraft) -> None:
+    clash = session.scalar(sa.select(Jam.id).where(Jam.number == draft.number, Jam.id != jam.id))
+    if clash is not None:
+        raise DomainError(f"Research Jam #{draft.number} already exists.", field="number")
+    jam.number = draft.number
+    jam.title = draft.title.strip()
+    jam.starts_at = to_utc(draft.local_start, draft.timezone)
+    jam.timezone = draft.timezone
+    jam.duration_minutes = draft.duration_minutes
+    jam.join_url = (draft.join_url or "").strip() or None
+    try:
+        jam.description_html = render_markdown(draft.description.strip())
+    except MarkdownTooComplex as error:
+        raise DomainError(str(error), field="description") from None
+    jam.description_md = draft.description.strip()
+
+
+def create_jam(session: Session, *, organiser: User, draft: JamDraft, now: datetime) -> Jam:
+    """:raise NotAllowed: unless ``organiser`` is one. :raise DomainError: on a taken number or bad time."""
+    if not organiser.is_organiser:
+        raise NotAllowed("Only organisers schedule Research Jams.")
+    jam = Jam(created_at=now, updated_at=now)
+    _apply(session, jam, draft)
+    session.add(jam)
+    session.flush()
+    return jam
+
+
+def update_jam(
+    session: Session, *, jam: Jam, organiser: User, draft: JamDraft, now: datetime
+) -> None:
+    if not organiser.is_organiser:
+        raise NotAllowed("Only organisers edit Research Jams.")
+    _apply(session, jam, draft)
+    jam.updated_at = now
+    session.flush()
+
+
+def link_to_jam(
+    session: Session,
+    *,
+    rfp: Rfp,
+    jam: Jam,
+    person: User,
+    slides_url: str | None,
+    recording_url: str | None,
+    now: datetime,
+) -> Presentation:
+    """Say that ``rfp`` is (or was) presented at ``jam``; its author presents it.
+
+    :raise NotAllowed: unless ``person`` is the RFP's author or an organiser.
+    :raise DomainError: when the RFP is already linked to that Jam.
+    """
+    if not rfp.is_managed_by(person):
+        raise NotAllowed("Only the RFP's author or an organiser can link it to a Research Jam.")
+    exists = sa.select(Presentation.id).where(
+        Presentation.rfp_id == rfp.id, Presentation.jam_id == jam.id
+    )
+    if session.scalar(exists) is not None:
+        raise DomainError(f"This RFP is already on the agenda of {jam.name}.", field="jam")
+    position = session.scalar(
+        sa.select(sa.func.max(Presentation.position)).where(Presentation.jam_id == jam.id)
+    )
+    presentation = Presentation(
+        rfp_id=rfp.id,
+        jam_id=jam.id,
+        presenter_id=rfp.author_id,
+        slides_url=(slides_url or "").strip() or None,
+        recording_url=(recording_url or "").strip() or None,
+        position=0 if position is None else position + 1,
+        created_at=now,
+    )
+    session.add(presentation)
+    session.flush()
+    return presentation
+
+
+def unlink_from_jam(session: Session, *, presentation: Presentation, person: User) -> None:
+    """:raise NotAllowed: unless ``person`` is the RFP's author or an organiser."""
+    if not presentation.can_remove(person):
+        raise NotAllowed("Only the RFP's author or an organiser can remove this.")
+    session.delete(presentation)
+    session.flush()
