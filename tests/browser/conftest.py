@@ -6,10 +6,12 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from werkzeug.serving import make_server
 
 import rfp_portal.models  # noqa: F401 - registers the tables on Base.metadata
@@ -42,9 +44,24 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """A portal being served: its base URL, and the app object (for setting up data directly)."""
+
+    url: str
+    app: Flask
+
+
 @contextmanager
 def _serve(tmp: Path) -> Iterator[str]:
     """The portal on a new SQLite database in ``tmp``, served on a free loopback port."""
+    with _serve_app(tmp) as server:
+        yield server.url
+
+
+@contextmanager
+def _serve_app(tmp: Path) -> Iterator[LiveServer]:
+    """Like ``_serve``, but yields the app too."""
     url = f"sqlite:///{tmp / 'browser.db'}"
     engine = sa.create_engine(url)
     Base.metadata.create_all(engine)
@@ -56,7 +73,7 @@ def _serve(tmp: Path) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
     finally:
         server.shutdown()
         thread.join(timeout=5)
@@ -80,6 +97,16 @@ def own_live_server(tmp_path_factory) -> Iterator[str]:
     """
     with _serve(tmp_path_factory.mktemp("browser-own")) as url:
         yield url
+
+
+@pytest.fixture
+def own_live_app(tmp_path_factory) -> Iterator[LiveServer]:
+    """Like ``own_live_server`` (an empty database for this test only), with the app as well.
+
+    For a test that must put something in the database directly, e.g. an organiser's account.
+    """
+    with _serve_app(tmp_path_factory.mktemp("browser-own")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
