@@ -91,6 +91,8 @@ def process_upload(data: bytes, *, time_limit: float = TIME_LIMIT) -> ProcessedI
         raise ImageRejected(
             "Upload a PNG, JPEG or WebP image (SVG and other formats are not accepted)."
         )
+    from PIL import Image, ImageOps  # noqa: F401 - loaded once here, so each child starts with it
+
     try:
         return run_bounded(_process, data, seconds=time_limit, extra_memory=MEMORY_LIMIT)
     except WorkTooCostly:
