@@ -134,30 +134,34 @@ def _template_globals() -> dict:
     return {"now": now(), "policy": claim_policy(), "unread_notifications": unread}
 
 
-def time_tag(value: datetime | None) -> Markup:
-    """A timestamp as a <time> element that reads correctly (in UTC) without JavaScript."""
-    if value is None:
-        return Markup("")
-    return Markup('<time datetime="{}">{}</time>').format(
-        value.isoformat(timespec="seconds"), value.strftime("%-d %b %Y, %H:%M UTC")
-    )
+COMMUNITY_ZONE = "America/Los_Angeles"
 
 
-def jam_time(value: datetime, zone: str = "America/Los_Angeles") -> Markup:
-    """A Jam's time as the community announces it, and in UTC; a script shows the reader's own.
-
-    e.g. <time datetime="2021-08-04T23:00:00+00:00">2021-08-04 16:00 PDT / 23:00 UTC</time>
-    """
+def _time_element(value: datetime, zone: str, *, announced: bool) -> Markup:
+    """<time datetime="UTC">wall time in ``zone`` / UTC</time>; static/localtime.js shows the
+    reader's own time zone, and without JavaScript the text reads correctly as it is."""
     from zoneinfo import ZoneInfo
 
     local = value.astimezone(ZoneInfo(zone))
     utc = value.astimezone(UTC)
-    text = f"{local:%Y-%m-%d %H:%M} {local.tzname()} / {utc:%H:%M} UTC"
-    if local.date() != utc.date():
-        text = f"{local:%Y-%m-%d %H:%M} {local.tzname()} / {utc:%Y-%m-%d %H:%M} UTC"
-    return Markup('<time class="local-time" datetime="{}">{}</time>').format(
-        utc.isoformat(timespec="seconds"), text
+    utc_text = f"{utc:%H:%M}" if local.date() == utc.date() else f"{utc:%Y-%m-%d %H:%M}"
+    text = f"{local:%Y-%m-%d %H:%M} {local.tzname()} / {utc_text} UTC"
+    return Markup('<time class="local-time" datetime="{}"{}>{}</time>').format(
+        utc.isoformat(timespec="seconds"), Markup(" data-announced") if announced else "", text
     )
+
+
+def time_tag(value: datetime | None) -> Markup:
+    """Any timestamp, in Pacific time (as the community speaks) and UTC."""
+    return Markup("") if value is None else _time_element(value, COMMUNITY_ZONE, announced=False)
+
+
+def jam_time(value: datetime, zone: str = COMMUNITY_ZONE) -> Markup:
+    """A Jam's start as announced (in its own zone) and in UTC.
+
+    e.g. <time … datetime="2021-08-04T23:00:00+00:00" …>2021-08-04 16:00 PDT / 23:00 UTC</time>
+    """
+    return _time_element(value, zone, announced=True)
 
 
 def init_app(app: Flask) -> None:

@@ -1,5 +1,5 @@
-// Show each Research Jam time in the reader's own time zone. Without this script the page
-// still reads correctly: it shows the Pacific time the community announces, and UTC.
+// Show every time on the page in the reader's own time zone. Without this script the page
+// still reads correctly: it shows Pacific time (as the community announces) and UTC.
 (function () {
   "use strict";
   var format = new Intl.DateTimeFormat(undefined, {
@@ -11,12 +11,17 @@
     var element = times[i];
     var moment = new Date(element.getAttribute("datetime"));
     if (isNaN(moment.getTime())) { continue; }
-    var announced = element.textContent;
+    var original = element.textContent;
     element.textContent = format.format(moment);
-    element.setAttribute("title", "Announced as " + announced);
-    var note = document.createElement("span");
-    note.className = "announced-time";
-    note.textContent = " (your time; announced as " + announced + ")";
-    element.parentNode.insertBefore(note, element.nextSibling);
+    if (element.hasAttribute("data-announced")) {
+      // A Jam: keep the time the community announced beside the reader's own.
+      element.setAttribute("title", "Announced as " + original);
+      var note = document.createElement("span");
+      note.className = "announced-time";
+      note.textContent = " (your time; announced as " + original + ")";
+      element.parentNode.insertBefore(note, element.nextSibling);
+    } else {
+      element.setAttribute("title", original);
+    }
   }
 })();

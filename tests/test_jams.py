@@ -59,7 +59,7 @@ def test_jam_3_reads_correctly_without_javascript(organiser, app):
     schedule(organiser)
     html = other_client(app).get("/jams/3").get_data(as_text=True)
     assert (
-        '<time class="local-time" datetime="2021-08-04T23:00:00+00:00">2021-08-04 16:00 PDT / 23:00 UTC</time>'
+        '<time class="local-time" datetime="2021-08-04T23:00:00+00:00" data-announced>2021-08-04 16:00 PDT / 23:00 UTC</time>'
         in html
     )
     assert "Add to Google Calendar" in html and "dates=20210804T230000Z%2F20210805T003000Z" in html
@@ -296,3 +296,21 @@ def test_demo_data_has_the_community_jams_and_an_upcoming_one(app, web):
     assert starts[3] == datetime(2021, 8, 4, 23, 0, tzinfo=UTC)
     assert any(j.starts_at > datetime.now(UTC) for j in jams)
     assert "Presented at" in web.get("/rfps?state=all").get_data(as_text=True)
+
+
+def test_every_time_on_a_page_is_a_time_element_in_pacific_and_utc(web, app, make):
+    import re
+
+    from rfp_portal.models import Rfp
+
+    rfp_id = make.rfp(make.user("author"))
+    with app.app_context():
+        session = get_session()
+        session.get(Rfp, rfp_id).created_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+        session.commit()
+    html = web.get(f"/rfps/{rfp_id}").get_data(as_text=True)
+    assert (
+        '<time class="local-time" datetime="2026-03-01T12:00:00+00:00">2026-03-01 04:00 PST / 12:00 UTC</time>'
+        in html
+    )
+    assert not re.search(r"<time(?![^>]*local-time)", html)  # no time element without the class
