@@ -324,19 +324,5 @@ def _journey(author: Journey, claimant: Journey, tmp_path: Path) -> None:
     expect(_card(c, rfp_path).locator(".meta .state")).to_have_text("Completed")
     check(claimant, "listing-completed")
 
-    problems = []
-    for who, journey in (("author", author), ("claimant", claimant)):
-        if journey.violations:
-            problems.append(
-                f"{who}: {len(journey.violations)} axe violation(s):\n"
-                + "\n".join(journey.violations)
-            )
-        if journey.console_errors:
-            problems.append(f"{who}: console errors:\n" + "\n".join(journey.console_errors))
-        if journey.page_errors:
-            problems.append(f"{who}: page errors:\n" + "\n".join(journey.page_errors))
-        if journey.documents_without_csp:
-            problems.append(
-                f"{who}: pages without the CSP:\n" + "\n".join(journey.documents_without_csp)
-            )
+    problems = author.problems("author") + claimant.problems("claimant")
     assert not problems, "\n\n".join(problems)

@@ -89,22 +89,7 @@ def _card(page: Page, rfp_path: str) -> Locator:
 
 
 def _problems(journeys: dict[str, Journey]) -> list[str]:
-    problems = []
-    for who, journey in journeys.items():
-        if journey.violations:
-            problems.append(
-                f"{who}: {len(journey.violations)} axe violation(s):\n"
-                + "\n".join(journey.violations)
-            )
-        if journey.console_errors:
-            problems.append(f"{who}: console errors:\n" + "\n".join(journey.console_errors))
-        if journey.page_errors:
-            problems.append(f"{who}: page errors:\n" + "\n".join(journey.page_errors))
-        if journey.documents_without_csp:
-            problems.append(
-                f"{who}: pages without the CSP:\n" + "\n".join(journey.documents_without_csp)
-            )
-    return problems
+    return [problem for who, journey in journeys.items() for problem in journey.problems(who)]
 
 
 @pytest.mark.browser

@@ -86,6 +86,21 @@ class Journey:
         if "default-src 'self'" not in (response.header_value("content-security-policy") or ""):
             self.documents_without_csp.append(response.url)
 
+    def problems(self, who: str) -> list[str]:
+        """Everything collected that should fail the test, each labelled with ``who``."""
+        found = []
+        if self.violations:
+            found.append(
+                f"{who}: {len(self.violations)} axe violation(s):\n" + "\n".join(self.violations)
+            )
+        if self.console_errors:
+            found.append(f"{who}: console errors:\n" + "\n".join(self.console_errors))
+        if self.page_errors:
+            found.append(f"{who}: page errors:\n" + "\n".join(self.page_errors))
+        if self.documents_without_csp:
+            found.append(f"{who}: pages without the CSP:\n" + "\n".join(self.documents_without_csp))
+        return found
+
     def check(self, name: str) -> None:
         """Screenshot the page and run axe on it; called once the page shows what it should."""
         self.step += 1
