@@ -531,3 +531,14 @@ def test_demo_data_has_claims_in_every_state_and_threads(app, web):
     assert states == {"active", "check-in due", "expired", "delivered", "accepted"}
     html = web.get("/rfps?state=all").get_data(as_text=True)
     assert "Completed" in html and "comments" in html
+
+
+def test_a_withdrawn_rfp_takes_no_deliveries(web, app, working):
+    c = the_claim(app)
+    with app.app_context():
+        session = get_session()
+        session.get(Rfp, working).state = RfpState.WITHDRAWN
+        session.commit()
+    assert web.get(f"/claims/{c.id}/deliver").status_code == 403
+    assert deliver(web, c.id).status_code == 403
+    assert the_claim(app).status is ClaimStatus.ACTIVE

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+from rfp_portal.models.rfp import RfpState
 
 if TYPE_CHECKING:
     from rfp_portal.models.plot import Plot
@@ -127,8 +128,13 @@ class Claim(Base):
         return self.is_claimant(user) and self.status is ClaimStatus.ACTIVE
 
     def can_deliver(self, user) -> bool:
-        """The claimant delivers an active claim (even a late one: a result is welcome)."""
-        return self.is_claimant(user) and self.status is ClaimStatus.ACTIVE
+        """The claimant delivers an active claim (even a late one: a result is welcome), unless
+        the RFP was withdrawn."""
+        return (
+            self.is_claimant(user)
+            and self.status is ClaimStatus.ACTIVE
+            and self.rfp.state is not RfpState.WITHDRAWN
+        )
 
     def can_accept(self, user) -> bool:
         """The RFP's author accepts a delivery, once."""
