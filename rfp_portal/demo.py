@@ -7,11 +7,13 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from rfp_portal import search
 from rfp_portal.db import Base, utcnow
 from rfp_portal.models import Compute, Difficulty, Plot, Role, User
 from rfp_portal.services.accounts import register_user
 from rfp_portal.services.plots import add_example_plot, add_sketch
 from rfp_portal.services.rfps import RfpDraft, submit_rfp
+from rfp_portal.services.wants import set_want
 from rfp_portal.storage import ImageStore
 
 # Every demo account has this password, so people trying the portal can log in as any of them.
@@ -322,6 +324,7 @@ def delete_everything(session: Session) -> list[str]:
     keys = [k for pair in session.execute(sa.select(Plot.image_key, Plot.thumb_key)) for k in pair]
     for table in reversed(Base.metadata.sorted_tables):
         session.execute(table.delete())
+    search.clear_index(session)
     session.flush()
     return keys
 
@@ -371,6 +374,11 @@ def load(session: Session, store: ImageStore) -> str:
     session.flush()
     jams = _load_jams(session, people, rfps, now)
     claims, comments = _load_claims_and_comments(session, store, people, rfps, now)
+    # "I want this plot too": a few people on most open RFPs, so "most wanted" has something.
+    for index, rfp in enumerate(rfps):
+        fans = [p for p in people.values() if rfp.can_be_wanted_by(p)]
+        for fan in fans[: (len(RFPS) - index) % 4]:
+            set_want(session, rfp=rfp, user=fan, want=True)
     plots = session.scalar(sa.select(sa.func.count()).select_from(Plot))
     return (
         f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs, {plots} plots, "

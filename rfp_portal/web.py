@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from rfp_portal import search
 from rfp_portal.db import get_session, utcnow
 from rfp_portal.models.claim import ClaimPolicy
 
@@ -69,6 +71,12 @@ def _handle_http_error(error: HTTPException):
         return error
     # abort(404, description=…) carries a message for people; werkzeug's defaults are replaced.
     custom = error.description if error.description != type(error).description else None
+    from rfp_portal.api.errors import is_api_request, json_error
+
+    if is_api_request():  # programs get JSON, whatever went wrong and wherever under /api/
+        message = custom or ERROR_HELP.get(error.code) or error.description or error.name
+        allow = error.valid_methods if error.code == 405 else None
+        return json_error(error.code, message, allow=allow)
     response = render_error(error.code, custom)
     if error.code == 405 and error.valid_methods:
         return (*response, {"Allow": ", ".join(error.valid_methods)})
@@ -86,6 +94,10 @@ def _handle_csrf_error(error: CSRFError):
 def _handle_server_error(error: InternalServerError):
     # The request's transaction may be broken; the error page must not trip over it.
     get_session().rollback()
+    from rfp_portal.api.errors import is_api_request, json_error
+
+    if is_api_request():
+        return json_error(500, f"{ERROR_TITLES[500]}. {ERROR_HELP[500]}")
     return render_error(500)
 
 
@@ -94,8 +106,7 @@ def _refuse_nul_in_address():
     if "\x00" in request.path or any(
         "\x00" in key + value for key, value in request.args.items(multi=True)
     ):
-        return render_error(400, "The address contains a character that is not allowed.")
-    return None
+        abort(400, description="The address contains a character that is not allowed.")
 
 
 def _security_headers(response):
@@ -164,6 +175,18 @@ def jam_time(value: datetime, zone: str = COMMUNITY_ZONE) -> Markup:
     return _time_element(value, zone, announced=True)
 
 
+XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value) -> str:
+    """Plain text without the characters XML 1.0 forbids (autoescaping then escapes it once)."""
+    return XML_INVALID.sub("", str(value))
+
+
+def rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -180,4 +203,8 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
     app.jinja_env.filters["time"] = time_tag
     app.jinja_env.filters["jam_time"] = jam_time
+    app.jinja_env.filters["highlight"] = search.highlight
+    app.jinja_env.filters["excerpt"] = search.excerpt
+    app.jinja_env.filters["xml_text"] = xml_text
+    app.jinja_env.filters["rfc3339"] = rfc3339
     app.context_processor(_template_globals)

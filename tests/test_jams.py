@@ -224,7 +224,7 @@ def test_the_author_links_an_rfp_and_the_listing_shows_the_badge(
     listing = author.get("/rfps").get_data(as_text=True)
     assert 'Presented at <a href="/jams/3">Research Jam #3</a>' in listing
     filtered = author.get("/rfps?jam=3").get_data(as_text=True)
-    assert "Warmup RFP" in filtered and "Showing RFPs presented at" in filtered
+    assert "Warmup RFP" in filtered and "Presented at Research Jam #3" in filtered
     other = make.rfp(make.user("someone"), title="Unpresented RFP")
     assert "Unpresented RFP" not in author.get("/rfps?jam=3").get_data(as_text=True)
     assert "Unpresented RFP" in author.get("/rfps").get_data(as_text=True)

@@ -53,8 +53,8 @@ def test_submit_renders_markdown_once_and_shows_it(web, app, author):
     assert "<math" in html and "<msub>" in html
     assert "Updated" not in html  # a new RFP has not been updated
     for tag in ("optimization", "transformers", "warm up"):
-        assert f'<li class="tag">{tag}</li>' in html
-    assert html.count('<li class="tag">optimization</li>') == 1
+        assert f'<a class="tag" href="/rfps?tag={tag.replace(" ", "+")}">{tag}</a>' in html
+    assert html.count(">optimization</a>") == 1
     with app.app_context():
         rfp = get_session().get(Rfp, rfp_id)
         assert rfp.author_id == author.id and rfp.state is RfpState.OPEN and rfp.claim_cap == 2
@@ -81,7 +81,7 @@ def test_listing_shows_newest_first_with_title_summary_tags_author_state(web, ma
     second = make.rfp(person, title="Newer question", summary="A fresh summary")
     html = web.get("/rfps").get_data(as_text=True)
     assert html.index("Newer question") < html.index("Older question")
-    assert "A fresh summary" in html and '<li class="tag">vision</li>' in html
+    assert "A fresh summary" in html and '<a class="tag" href="/rfps?tag=vision">vision</a>' in html
     assert "Person maria" in html and "Open" in html
     assert f"/rfps/{first}" in html and f"/rfps/{second}" in html
 
@@ -420,6 +420,8 @@ def test_the_write_route_lists_cover_every_post_route(app):
         "/comments/<id:comment_id>/hide",
         "/notifications/read",
     }
+    # proven in test_discovery.py
+    covered |= {"/rfps/<id:rfp_id>/want"}
     # proven in test_jams.py
     covered |= {
         "/jams/new",

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template
 from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
-from rfp_portal.models import Jam, Presentation, Rfp, RfpState
+from rfp_portal.models import Claim, ClaimStatus, Jam, Presentation, Rfp, RfpState
 from rfp_portal.rfps.queries import rfp_listing
 from rfp_portal.web import claim_policy, now
 
@@ -22,7 +22,37 @@ def index():
             rfp_listing(now(), claim_policy())
             .where(Rfp.state == RfpState.OPEN)
             .order_by(Rfp.created_at.desc(), Rfp.id.desc())
-            .limit(6)
+            .limit(4)
+        )
+        .all()
+    )
+    most_wanted = (
+        get_session()
+        .scalars(
+            rfp_listing(now(), claim_policy())
+            .where(Rfp.state == RfpState.OPEN, Rfp.want_count > 0)
+            .order_by(Rfp.want_count.desc(), Rfp.id.desc())
+            .limit(4)
+        )
+        .all()
+    )
+    results = (
+        get_session()
+        .scalars(
+            sa.select(Claim)
+            .join(Claim.rfp)
+            .where(
+                Claim.status == ClaimStatus.DELIVERED,
+                Claim.result_plot_id.is_not(None),
+                Rfp.state != RfpState.WITHDRAWN,
+            )
+            .order_by(Claim.ended_at.desc(), Claim.id.desc())
+            .limit(3)
+            .options(
+                selectinload(Claim.rfp),
+                selectinload(Claim.claimant),
+                selectinload(Claim.result_plot),
+            )
         )
         .all()
     )
@@ -46,7 +76,9 @@ def index():
     jam = next((j for j in soon if j.is_upcoming(moment)), None) or get_session().scalar(
         sa.select(Jam).order_by(Jam.starts_at.desc()).limit(1).options(*agenda)
     )
-    return render_template("index.html", newest=newest, jam=jam)
+    return render_template(
+        "index.html", newest=newest, most_wanted=most_wanted, results=results, jam=jam
+    )
 
 
 @bp.route("/healthz")

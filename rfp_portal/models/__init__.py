@@ -4,7 +4,7 @@ from rfp_portal.models.claim import Claim, ClaimPolicy, ClaimStatus, ProgressUpd
 from rfp_portal.models.comment import Comment, Notification, NotificationKind
 from rfp_portal.models.jam import Jam, Presentation
 from rfp_portal.models.plot import Plot, PlotKind
-from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags
+from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags, wants
 from rfp_portal.models.user import Role, User
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "Tag",
     "User",
     "rfp_tags",
+    "wants",
 ]

@@ -51,8 +51,12 @@ class ClaimStatus(enum.StrEnum):
 class Claim(Base):
     __tablename__ = "claims"
     __table_args__ = (
-        sa.Index("ix_claims_rfp_id_status", "rfp_id", "status"),
+        # Counting the active claims of an RFP (listing counts, "claimed", the claims sort).
+        sa.Index(
+            "ix_claims_rfp_id_status_last_activity_at", "rfp_id", "status", "last_activity_at"
+        ),
         sa.Index("ix_claims_claimant_id_status", "claimant_id", "status"),
+        sa.Index("ix_claims_status_ended_at", "status", "ended_at"),  # recent results
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

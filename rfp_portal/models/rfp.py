@@ -43,6 +43,17 @@ BODY_MAX = 20_000  # the big picture and the first plot together
 TAG_MAX = 30
 TAGS_PER_RFP = 8
 
+wants = sa.Table(
+    "wants",
+    Base.metadata,
+    sa.Column("rfp_id", sa.ForeignKey("rfps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False, default=utcnow),
+)
+"""Who said "I want this plot too" about which RFP; ``Rfp.want_count`` counts the rows."""
+
 rfp_tags = sa.Table(
     "rfp_tags",
     Base.metadata,
@@ -65,7 +76,14 @@ class Rfp(Base):
     __tablename__ = "rfps"
     __table_args__ = (
         sa.CheckConstraint("claim_cap IS NULL OR claim_cap >= 1", name="claim_cap_positive"),
+        sa.CheckConstraint("want_count >= 0", name="want_count_not_negative"),
+        # One index for each sort and filter of the listing (rfp_portal.rfps.listing).
         sa.Index("ix_rfps_created_at_id", "created_at", "id"),
+        sa.Index("ix_rfps_state_created_at_id", "state", "created_at", "id"),
+        sa.Index("ix_rfps_updated_at_id", "updated_at", "id"),
+        sa.Index("ix_rfps_want_count_id", "want_count", "id"),
+        sa.Index("ix_rfps_difficulty", "difficulty"),
+        sa.Index("ix_rfps_compute", "compute"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +102,9 @@ class Rfp(Base):
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # How many members said "I want this plot too": kept by services.wants in the same
+    # statement as the row in ``wants``, so the "most wanted" sort is an index scan.
+    want_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     author: Mapped[User] = relationship(back_populates="rfps")
     tags: Mapped[list[Tag]] = relationship(secondary=rfp_tags, order_by=Tag.name)
@@ -127,6 +148,14 @@ class Rfp(Base):
     def can_withdraw(self, user) -> bool:
         """The author and organisers may withdraw an RFP that is still open."""
         return self.state is RfpState.OPEN and self.is_managed_by(user)
+
+    def can_be_wanted_by(self, user) -> bool:
+        """Members other than the author may say "I want this plot too", unless it is withdrawn."""
+        return (
+            getattr(user, "is_authenticated", False)
+            and user.id != self.author_id
+            and self.state is not RfpState.WITHDRAWN
+        )
 
     def __repr__(self) -> str:
         return f"<Rfp {self.id} {self.title!r}>"

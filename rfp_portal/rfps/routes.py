@@ -1,4 +1,7 @@
-"""Requests for Plot: list, read, submit, edit, withdraw."""
+"""Requests for Plot: list, search, read, submit, edit, withdraw, want; tags and the feed."""
+
+import dataclasses
+import html
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -7,22 +10,28 @@ from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
-from rfp_portal.models import Claim, Comment, Jam, Presentation, Rfp, RfpState
+from rfp_portal.models import (
+    Claim,
+    Comment,
+    Compute,
+    Difficulty,
+    Jam,
+    Presentation,
+    Rfp,
+    RfpState,
+    Tag,
+    rfp_tags,
+)
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.forms import RfpForm
-from rfp_portal.rfps.queries import is_claimed, rfp_listing
+from rfp_portal.rfps.listing import CLAIMED, SORTS, STATES, Listing
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.rfps import submit_rfp, update_rfp, withdraw_rfp
+from rfp_portal.services.wants import set_want, wants_rfp
 
 bp = Blueprint("rfps", __name__)
 
-STATE_FILTERS = {
-    "": [RfpState.OPEN, RfpState.COMPLETED],
-    "open": [RfpState.OPEN],
-    "completed": [RfpState.COMPLETED],
-    "withdrawn": [RfpState.WITHDRAWN],
-    "all": list(RfpState),
-}
+FEED_LENGTH = 50
 
 
 def load_rfp(rfp_id: int) -> Rfp:
@@ -37,40 +46,49 @@ def load_rfp(rfp_id: int) -> Rfp:
     return rfp
 
 
-@bp.route("/rfps")
-def index():
+def listing_page(listing: Listing, number: int | None, per_page: int) -> Page:
+    """One page of ``listing``: the count and the RFPs, in a fixed number of queries."""
     from rfp_portal.web import claim_policy, now
 
-    state = request.args.get("state", "")
-    if state not in STATE_FILTERS:
-        state = ""
-    claimed = request.args.get("claimed", "")
-    if claimed not in ("yes", "no"):
-        claimed = ""
-    query = (
-        rfp_listing(now(), claim_policy())
-        .where(Rfp.state.in_(STATE_FILTERS[state]))
-        .order_by(Rfp.created_at.desc(), Rfp.id.desc())
+    session = get_session()
+    query = listing.select(
+        now=now(), policy=claim_policy(), dialect=session.get_bind().dialect.name
     )
-    if claimed:
-        claimed_now = is_claimed(now(), claim_policy())
-        query = query.where(claimed_now if claimed == "yes" else ~claimed_now)
-    jam = request.args.get("jam", type=int)
-    if jam is not None and 0 < jam < 2**31:
-        query = query.where(
-            sa.exists().where(
-                Presentation.rfp_id == Rfp.id, Presentation.jam_id == Jam.id, Jam.number == jam
-            )
-        )
-    else:
-        jam = None
-    page = Page.of(
-        get_session(),
-        query,
-        number=request.args.get("page", 1, type=int),
-        per_page=current_app.config["RFPS_PER_PAGE"],
+    return Page.of(session, query, number=number, per_page=per_page)
+
+
+@bp.route("/rfps")
+def index():
+    listing = Listing.from_args(request.args)
+    if not listing.problems and any(value == "" for value in request.args.values()):
+        # The filter form sends every field; the shareable address leaves out the empty ones.
+        page_number = request.args.get("page", type=int)
+        return redirect(url_for("rfps.index", **listing.args(), page=page_number))
+    page = listing_page(
+        listing, request.args.get("page", 1, type=int), current_app.config["RFPS_PER_PAGE"]
     )
-    return render_template("rfps/index.html", page=page, state=state, claimed=claimed, jam=jam)
+    return render_template(
+        "rfps/index.html",
+        page=page,
+        listing=listing,
+        words=listing.search_query.highlight_words,
+        states=[(value, label) for value, (label, _) in STATES.items()],
+        claimed_options=list(CLAIMED.items()),
+        difficulties=[(d.value, d.value.capitalize()) for d in Difficulty],
+        computes=[(c.value, c.value[0].upper() + c.value[1:]) for c in Compute],
+        jam_options=[("", "Any or none")]
+        + [
+            (str(number), f"Presented at #{number}")
+            for number in get_session().scalars(sa.select(Jam.number).order_by(Jam.number.desc()))
+        ],
+        sorts=[("", "Best match" if listing.q else "Newest")]
+        + [
+            (value, label)
+            for value, label in SORTS.items()
+            if value != "relevance" and (listing.q or value != "new")
+        ],
+        sort_label=SORTS[listing.effective_sort].lower(),
+    )
 
 
 def render_rfp_page(
@@ -119,6 +137,7 @@ def render_rfp_page(
         comment_form=comment_form or CommentForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None),
         presentation_form=presentation_form,
+        wanted=wants_rfp(session, rfp=rfp, user=current_user),
     )
 
 
@@ -185,3 +204,79 @@ def withdraw(rfp_id: int):
         flash("The RFP is withdrawn. It stays readable, marked as withdrawn.", "success")
         return redirect(url_for("rfps.show", rfp_id=rfp.id))
     return render_template("rfps/withdraw.html", form=form, rfp=rfp)
+
+
+@bp.route("/rfps/<id:rfp_id>/want", methods=["POST"])
+@login_required
+def want(rfp_id: int):
+    """Say or unsay "I want this plot too" (``want=yes`` or ``want=no``, so a resend is harmless)."""
+    rfp = load_rfp(rfp_id)
+    if not rfp.can_be_wanted_by(current_user):
+        abort(
+            403,
+            description="You wrote this RFP, so you want it already."
+            if current_user.id == rfp.author_id
+            else "A withdrawn RFP no longer takes “I want this plot too”.",
+        )
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, description="That form had expired. Please reload the page and try again.")
+    wanted = request.form.get("want") != "no"
+    session = get_session()
+    set_want(session, rfp=rfp, user=current_user, want=wanted)
+    session.commit()
+    if wanted:
+        flash("Noted: you want this plot too. The author will see the count grow.", "success")
+    else:
+        flash("You no longer want this plot on record.", "info")
+    return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="want"))
+
+
+@bp.route("/tags")
+def tags():
+    """Every tag on an open or completed RFP, with how many it is on; most used first."""
+    count = sa.func.count(rfp_tags.c.rfp_id)
+    rows = get_session().execute(
+        sa.select(Tag.name, count.label("count"))
+        .join(rfp_tags, rfp_tags.c.tag_id == Tag.id)
+        .join(Rfp, Rfp.id == rfp_tags.c.rfp_id)
+        .where(Rfp.state.in_(STATES[""][1]))
+        .group_by(Tag.id, Tag.name)
+        .order_by(count.desc(), Tag.name)
+    )
+    return render_template("rfps/tags.html", tags=rows.all())
+
+
+@bp.app_template_filter("feed_content")
+def feed_content(rfp: Rfp) -> str:
+    """An RFP's text as one HTML document for a feed entry (escaped again by the template)."""
+    # The HTML parts were sanitised when saved; only the plain summary needs escaping.
+    return (
+        f"<p>{html.escape(rfp.summary)}</p><h2>The big picture</h2>{rfp.big_picture_html}"
+        f"<h2>The first plot</h2>{rfp.first_plot_html}"
+    )
+
+
+@bp.route("/rfps.atom")
+def feed():
+    """The newest RFPs matching the listing's filters, as an Atom 1.0 feed."""
+    from rfp_portal.web import claim_policy, now
+
+    listing = Listing.from_args(request.args)
+    listing = dataclasses.replace(listing, sort="new")
+    session = get_session()
+    rfps = session.scalars(
+        listing.select(
+            now=now(), policy=claim_policy(), dialect=session.get_bind().dialect.name
+        ).limit(FEED_LENGTH)
+    ).all()
+    updated = max((r.updated_at for r in rfps), default=None) or now()
+    body = render_template(
+        "rfps/feed.xml",
+        rfps=rfps,
+        listing=listing,
+        updated=updated,
+        self_url=url_for("rfps.feed", _external=True, **listing.args(sort="")),
+        html_url=url_for("rfps.index", _external=True, **listing.args(sort="")),
+    )
+    return body, {"Content-Type": "application/atom+xml; charset=utf-8"}

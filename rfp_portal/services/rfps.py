@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from rfp_portal import search
 from rfp_portal.db import utcnow
 from rfp_portal.models import Compute, Difficulty, Rfp, RfpState, Tag, User
 from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
@@ -109,6 +110,7 @@ def submit_rfp(session: Session, *, author: User, draft: RfpDraft) -> Rfp:
     session.add(rfp)
     _apply(session, rfp, draft)
     session.flush()
+    search.index_rfp(session, rfp.id)
     return rfp
 
 
@@ -123,6 +125,7 @@ def update_rfp(session: Session, *, rfp: Rfp, editor: User, draft: RfpDraft) -> 
     _apply(session, rfp, draft)
     rfp.updated_at = utcnow()
     session.flush()
+    search.index_rfp(session, rfp.id)
     return rfp
 
 

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 import rfp_portal.models  # noqa: F401 - registers the tables on Base.metadata
 from rfp_portal import create_app
-from rfp_portal.db import Base
+from tests.conftest import create_schema
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -64,7 +64,7 @@ def _serve_app(tmp: Path) -> Iterator[LiveServer]:
     """Like ``_serve``, but yields the app too."""
     url = f"sqlite:///{tmp / 'browser.db'}"
     engine = sa.create_engine(url)
-    Base.metadata.create_all(engine)
+    create_schema(engine)
     engine.dispose()
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": "browser-test", "INSTANCE_PATH": str(tmp / "instance")}

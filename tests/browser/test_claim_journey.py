@@ -310,9 +310,8 @@ def _journey(author: Journey, claimant: Journey, tmp_path: Path) -> None:
     expect(_card(c, rfp_path).locator(".meta .state")).to_have_text("Completed")
     expect(_card(c, rfp_path).locator(".meta")).to_contain_text("0 working on it")
     check(claimant, "listing")
-    c.get_by_role("navigation", name="Filter by claims").get_by_role(
-        "link", name="Nobody on it yet"
-    ).click()
+    c.get_by_label("Claims").select_option(label="Nobody on it yet")
+    c.get_by_role("button", name="Apply").click()
     expect(c).to_have_url(re.compile(r"/rfps\?claimed=no$"))
     expect(_card(c, rfp_path)).to_have_count(1)
     check(claimant, "listing-nobody-on-it")
