@@ -126,6 +126,18 @@ def demo_data(if_empty: bool, replace: bool) -> None:
     click.echo(f"Demo data loaded: {summary}.")
 
 
+@db_cli.command("reindex")
+def db_reindex() -> None:
+    """Rebuild the full-text search index from the RFPs (after a bulk load, or to repair it)."""
+    from rfp_portal import search
+
+    session = get_session()
+    search.rebuild_index(session)
+    session.commit()
+    count = session.scalar(sa.text("SELECT count(*) FROM rfps"))
+    click.echo(f"Search index rebuilt for {count} RFPs.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     for command in (create_admin, set_role_command, demo_data):

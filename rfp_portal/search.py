@@ -38,6 +38,23 @@ def is_search_table(name: str | None) -> bool:
 # -- what people type -------------------------------------------------------------------------
 
 WORD = re.compile(r"[^\W_]+")
+# PostgreSQL's English stop words (tsearch_data/english.stop, the Snowball list): PostgreSQL
+# leaves them out of every document and FTS5 would match nearly every RFP on them, so a term
+# made only of stop words is dropped from the query on both engines and the two agree.
+_STOP_WORDS_TEXT = """
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
+    she her hers herself it its itself they them their theirs themselves what which who whom
+    this that these those am is are was were be been being have has had having do does did
+    doing a an the and but if or because as until while of at by for with about against
+    between into through during before after above below to from up down in out on off over
+    under again further then once here there when where why how all any both each few more
+    most other some such no nor not only own same so than too very s t can will just don
+    should now
+"""
+STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+# PostgreSQL's parser reads <…> as a tag and &…; as an entity; documents and queries both lose
+# these three characters so raw Markdown like "<EOS>" is searchable as a word.
+MARKUP_CHARACTERS = str.maketrans("<>&", "   ")
 PIECE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
@@ -46,6 +63,8 @@ class Term:
     words: tuple[str, ...]
     negated: bool = False
     prefix: bool = False
+    # What was typed (for PostgreSQL's phrase parser, which reads "CIFAR-10" as it indexed it).
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,15 +103,26 @@ def parse_query(text: str) -> SearchQuery:
                 negate_next = True
                 continue
             negated = bare.startswith("-") and len(bare) > 1
-            words = tuple(w.lower()[:MAX_WORD] for w in WORD.findall(bare))
-            prefix = bare.endswith("*") and len(words) == 1
+            typed = bare[1:] if negated else bare
+            words = tuple(w.lower()[:MAX_WORD] for w in WORD.findall(typed))
+            prefix = typed.endswith("*") and len(words) == 1
+            typed = typed.rstrip("*")
         else:
             negated = bool(minus)
+            typed = phrase
             words = tuple(w.lower()[:MAX_WORD] for w in WORD.findall(phrase))
             prefix = False
-        if not words:
+        if not words or all(word in STOP_WORDS for word in words):
+            negate_next = False
             continue
-        terms.append(Term(words=words, negated=negated or negate_next, prefix=prefix))
+        terms.append(
+            Term(
+                words=words,
+                negated=negated or negate_next,
+                prefix=prefix,
+                text=typed[: MAX_WORD * len(words) * 2].translate(MARKUP_CHARACTERS),
+            )
+        )
         negate_next = False
         if len(terms) == MAX_TERMS:
             break
@@ -123,7 +153,9 @@ def _pg_tsquery(query: SearchQuery):
         if term.prefix:
             # Only [^\W_] characters reach here, so ':*' is the only syntax in the string.
             return sa.func.to_tsquery(english, sa.literal(term.words[0] + ":*"))
-        return sa.func.phraseto_tsquery(english, sa.literal(" ".join(term.words)))
+        # phraseto_tsquery has no operators to abuse; given the text as typed, it splits
+        # "CIFAR-10" or "GPT-2" the way to_tsvector split them in the documents.
+        return sa.func.phraseto_tsquery(english, sa.literal(term.text or " ".join(term.words)))
 
     positive = [piece(t) for t in query.positive]
     combined = positive[0]
@@ -166,12 +198,13 @@ _SQLITE_DOCUMENT = """
 """
 _PG_DOCUMENT = """
     SELECT r.id,
-           setweight(to_tsvector('english', r.title), 'A')
-        || setweight(to_tsvector('english', r.summary), 'B')
+           setweight(to_tsvector('english', translate(r.title, '<>&', '   ')), 'A')
+        || setweight(to_tsvector('english', translate(r.summary, '<>&', '   ')), 'B')
         || setweight(to_tsvector('english', coalesce((SELECT string_agg(t.name, ' ')
                      FROM rfp_tags rt JOIN tags t ON t.id = rt.tag_id
                      WHERE rt.rfp_id = r.id), '')), 'B')
-        || setweight(to_tsvector('english', r.big_picture_md || ' ' || r.first_plot_md), 'D')
+        || setweight(to_tsvector('english',
+                     translate(r.big_picture_md || ' ' || r.first_plot_md, '<>&', '   ')), 'D')
     FROM rfps r
 """
 

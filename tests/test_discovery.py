@@ -11,6 +11,7 @@ import feedparser
 import pytest
 import sqlalchemy as sa
 
+from rfp_portal import search
 from rfp_portal.db import get_session
 from rfp_portal.models import (
     Claim,
@@ -190,7 +191,7 @@ def test_parse_query_keeps_only_words():
         (("heads",), True, True),
     ]
     # An unbalanced quote runs to the end; punctuation inside words splits them.
-    assert terms('a "b c') == [(("a",), False, False), (("b", "c"), False, False)]
+    assert terms('x "b c') == [(("x",), False, False), (("b", "c"), False, False)]
     assert terms("foo_bar:baz") == [(("foo", "bar", "baz"), False, False)]
     assert not parse_query("-only -exclusions").searchable
     assert not parse_query("🙂 * ( )").searchable
@@ -493,7 +494,8 @@ def test_unknown_filter_values_are_ignored_with_a_message(app, web, make):
 
 @pytest.mark.parametrize("page", ["0", "-3", "abc", "99999999999999999999", "1e9"])
 def test_odd_page_numbers_do_not_break_the_listing(app, web, page):
-    assert web.get(f"/rfps?page={page}&q=x&tag=vision").status_code == 200
+    response = web.get(f"/rfps?page={page}&q=x&tag=vision", follow_redirects=True)
+    assert response.status_code == 200
 
 
 def test_the_listing_with_every_filter_costs_a_fixed_number_of_queries(
@@ -699,6 +701,8 @@ def _plan(app, args: dict) -> str:
         ({"sort": "updated"}, ["ix_rfps_updated_at_id"]),
         ({"sort": "wanted"}, ["ix_rfps_want_count_id"]),
         ({"state": "withdrawn"}, ["ix_rfps_state_created_at_id"]),
+        ({"state": "open", "sort": "wanted"}, ["ix_rfps_state_want_count_id"]),
+        ({"state": "open", "sort": "updated"}, ["ix_rfps_state_updated_at_id"]),
         ({"difficulty": "advanced", "state": "all"}, ["ix_rfps_difficulty"]),
         ({"compute": "cluster", "state": "all"}, ["ix_rfps_compute"]),
         ({"claimed": "yes"}, ["ix_claims_rfp_id_status_last_activity_at", "ix_claims_status_"]),
@@ -710,7 +714,7 @@ def test_each_sort_and_filter_is_served_by_an_index(app, make, args, indexes):
     make.rfp(make.user())
     plan = _plan(app, args)
     assert any(index in plan for index in indexes), plan
-    if set(args) <= {"sort"}:  # the sorts walk their index: no sorting step, stop after a page
+    if set(args) <= {"sort", "state"}:  # the sorts walk their index: no sorting, stop after a page
         assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort Key" not in plan, plan
 
 
@@ -721,3 +725,55 @@ def test_search_uses_the_full_text_index(app, make):
         assert "VIRTUAL TABLE INDEX" in plan and "rfp_fts" in plan, plan
     else:
         assert "ix_rfp_search_document" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "query, found",
+    [
+        ("CIFAR-10", True),
+        ("cifar-10 resnet-18", True),
+        ("GPT-2", True),
+        ("EOS", True),
+        ("the", None),  # a lone stop word: nothing to look for, on both engines
+        ("is", None),
+        ("a*", None),
+        ("scaling -the", True),  # excluding a stop word excludes nothing
+        ("scaling -tokens", False),
+        ('"of the"', None),
+    ],
+)
+def test_both_engines_agree_on_names_with_digits_markup_and_stop_words(
+    app, web, make, query, found
+):
+    rfp = make.rfp(
+        make.user(),
+        title="Scaling ResNet-18 on CIFAR-10 versus GPT-2",
+        big_picture="Count the <EOS> tokens & more.",
+    )
+    html = web.get("/rfps", query_string={"q": query}).get_data(as_text=True)
+    if found is None:
+        assert "Your search has no words to look for" in html
+        assert card_ids(html) == []
+    else:
+        assert card_ids(html) == ([rfp] if found else [])
+
+
+def test_a_page_past_the_end_leads_to_the_last_page(app, web, make):
+    author = make.user()
+    for _ in range(6):
+        make.rfp(author, title="Quokka")
+    response = web.get("/rfps?q=quokka&page=9")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/rfps?q=quokka&page=2"
+
+
+def test_db_reindex_rebuilds_a_lost_index(app, web, make):
+    rfp = make.rfp(make.user(), title="Quokka census")
+    with app.app_context():
+        session = get_session()
+        search.clear_index(session)
+        session.commit()
+    assert card_ids(web.get("/rfps?q=quokka").get_data(as_text=True)) == []
+    result = app.test_cli_runner().invoke(args=["db", "reindex"])
+    assert result.exit_code == 0 and "1 RFPs" in result.output
+    assert card_ids(web.get("/rfps?q=quokka").get_data(as_text=True)) == [rfp]

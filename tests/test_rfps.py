@@ -102,7 +102,7 @@ def test_listing_paginates(web, make):
         "?page=99999999999999999999",
         "?state=nonsense",
     ):
-        assert web.get("/rfps" + odd).status_code == 200
+        assert web.get("/rfps" + odd, follow_redirects=True).status_code == 200
 
 
 def test_listing_costs_a_fixed_number_of_queries(web, make, count_queries):

@@ -82,6 +82,9 @@ class Rfp(Base):
         sa.Index("ix_rfps_state_created_at_id", "state", "created_at", "id"),
         sa.Index("ix_rfps_updated_at_id", "updated_at", "id"),
         sa.Index("ix_rfps_want_count_id", "want_count", "id"),
+        # The sorts again within one state (the home page's "most wanted" open RFPs).
+        sa.Index("ix_rfps_state_updated_at_id", "state", "updated_at", "id"),
+        sa.Index("ix_rfps_state_want_count_id", "state", "want_count", "id"),
         sa.Index("ix_rfps_difficulty", "difficulty"),
         sa.Index("ix_rfps_compute", "compute"),
     )

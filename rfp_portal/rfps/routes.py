@@ -67,6 +67,8 @@ def index():
     page = listing_page(
         listing, request.args.get("page", 1, type=int), current_app.config["RFPS_PER_PAGE"]
     )
+    if page.number > page.pages:  # past the end (the list shrank): the last page
+        return redirect(url_for("rfps.index", **listing.args(), page=page.pages))
     return render_template(
         "rfps/index.html",
         page=page,
