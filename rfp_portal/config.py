@@ -45,6 +45,17 @@ def load_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+RATE_LIMIT_DEFAULTS = {
+    "RATE_LIMIT_LOGIN_PER_CLIENT": "20 per minute; 100 per hour",
+    "RATE_LIMIT_LOGIN_PER_ACCOUNT": "5 per minute; 20 per hour",
+    "RATE_LIMIT_REGISTER_PER_CLIENT": "5 per hour; 20 per day",
+    "RATE_LIMIT_COMMENT_PER_CLIENT": "20 per minute; 200 per day",
+    "RATE_LIMIT_COMMENT_PER_ACCOUNT": "6 per minute; 100 per day",
+    "RATE_LIMIT_UPLOAD_PER_CLIENT": "30 per hour",
+    "RATE_LIMIT_UPLOAD_PER_ACCOUNT": "20 per hour",
+}
+
+
 def from_environment(instance_path: Path, overrides: dict | None = None) -> dict:
     """Build the configuration from environment variables and the instance folder.
 
@@ -75,6 +86,10 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session, so long forms still post
         "WTF_CSRF_SSL_STRICT": secure,
+        # Throttling (rfp_portal/limits.py); "memory://" counts per process.
+        "RATELIMIT_ENABLED": not _flag("RATELIMIT_DISABLED"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        **{name: os.environ.get(name, default) for name, default in RATE_LIMIT_DEFAULTS.items()},
     }
     settings.update(overrides)
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import UTC, datetime
 
 from flask import Flask, abort, current_app, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
@@ -48,12 +50,18 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def _load_user(user_id: str):
+    """The session's person, if the account is active and its sessions were not ended since."""
     from rfp_portal.models import User
 
-    if not user_id.isdigit():
+    number, _, token = user_id.partition(":")
+    if not number.isdigit() or not token:
         return None
-    user = get_session().get(User, int(user_id))
-    return user if user is not None and user.is_active else None  # deactivation ends sessions
+    user = get_session().get(User, int(number))
+    if user is None or not user.is_active:  # deactivation ends sessions
+        return None
+    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
+        return None  # the password changed (or the account was deactivated) since
+    return user
 
 
 def render_error(code: int, description: str | None = None):
@@ -80,6 +88,26 @@ def _handle_http_error(error: HTTPException):
     response = render_error(error.code, custom)
     if error.code == 405 and error.valid_methods:
         return (*response, {"Allow": ", ".join(error.valid_methods)})
+    return response
+
+
+def _handle_too_many_requests(error):
+    """429 with a clear message and ``Retry-After`` (Flask-Limiter adds the header)."""
+    from rfp_portal.limits import retry_after_seconds
+
+    wait = retry_after_seconds()
+    when = (
+        f"in about {wait} seconds"
+        if wait and wait < 120
+        else (f"in about {round(wait / 60)} minutes" if wait else "in a little while")
+    )
+    message = (
+        f"You have tried this too often in a short time. This protects everyone from spam and "
+        f"password guessing. Please try again {when}; nothing you saved is lost."
+    )
+    response = current_app.make_response(render_error(429, message))
+    if wait:
+        response.headers["Retry-After"] = str(wait)
     return response
 
 
@@ -188,9 +216,13 @@ def rfc3339(value: datetime) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from rfp_portal.limits import limiter
+
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.register_error_handler(RateLimitExceeded, _handle_too_many_requests)
     app.register_error_handler(InternalServerError, _handle_server_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.before_request(_refuse_nul_in_address)

@@ -101,6 +101,7 @@ def app(database_url, tmp_path):
             "TESTING": True,
             "RFPS_PER_PAGE": 5,
             "DATABASE_POOL_SIZE": 25,  # the concurrency tests hold twenty connections at once
+            "RATELIMIT_ENABLED": False,  # tests/test_limits.py turns throttling on
         }
     )
     yield app

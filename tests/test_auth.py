@@ -34,7 +34,7 @@ def test_register_logs_in_and_stores_a_slow_hash(web, app):
         ({"username": "a"}, "username", "3 to 30 characters"),
         ({"username": "has space"}, "username", "Use only letters"),
         ({"email": "not-an-email"}, "email", "valid e-mail"),
-        ({"password": "short", "confirm": "short"}, "password", "at least 10"),
+        ({"password": "short", "confirm": "short"}, "password", "Use 10 to 200 characters"),
         ({"confirm": "something else entirely"}, "confirm", "passwords differ"),
         (
             {"password": "newcomer_1", "confirm": "newcomer_1"},

@@ -422,6 +422,8 @@ def test_the_write_route_lists_cover_every_post_route(app):
     }
     # proven in test_discovery.py
     covered |= {"/rfps/<id:rfp_id>/want"}
+    # proven in test_moderation.py
+    covered |= {"/users/<username>/role", "/users/<username>/active", "/account/password"}
     # proven in test_jams.py
     covered |= {
         "/jams/new",
@@ -448,8 +450,8 @@ def test_public_forms_are_refused_without_a_csrf_token(web, app, url):
         "username": "ada",
         "email": "ada@example.org",
         "display_name": "Ada",
-        "password": "x" * 12,
-        "confirm": "x" * 12,
+        "password": "quiet harbour lanterns",
+        "confirm": "quiet harbour lanterns",
         "login": "ada",
     }
     response = web.client.post(url, data=data)
@@ -494,13 +496,17 @@ def test_a_file_sent_in_place_of_text_is_not_a_500(web, make, url, field):
     make.user("ada")
     if url == "/rfps/new":
         web.login("ada")
-    data = {**GOOD, **NEW_PERSON_FIELDS, "login": "ada", "password": "x" * 12}
+    data = {**GOOD, **NEW_PERSON_FIELDS, "login": "ada", "password": "quiet harbour lanterns"}
     data[field] = (io.BytesIO(b"not text"), "f.txt")
     response = web.post(url, data, form_url=url, content_type="multipart/form-data")
     assert response.status_code in (302, 422), response.status_code
 
 
-NEW_PERSON_FIELDS = {"email": "someone@example.org", "display_name": "Someone", "confirm": "x" * 12}
+NEW_PERSON_FIELDS = {
+    "email": "someone@example.org",
+    "display_name": "Someone",
+    "confirm": "quiet harbour lanterns",
+}
 
 
 def test_a_400_digit_claim_cap_is_a_form_error(web, author):
@@ -524,8 +530,8 @@ def test_usernames_with_a_trailing_newline_are_refused_and_not_found(web, make):
             "username": "alice\n",
             "email": "a2@example.org",
             "display_name": "Fake",
-            "password": "x" * 12,
-            "confirm": "x" * 12,
+            "password": "quiet harbour lanterns",
+            "confirm": "quiet harbour lanterns",
         },
         form_url="/register",
     )

@@ -2,9 +2,12 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
 
 from rfp_portal.forms import BaseForm
-from rfp_portal.services.accounts import USERNAME_PATTERN
-
-PASSWORD_MIN = 10
+from rfp_portal.services.accounts import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_PATTERN,
+    password_problem,
+)
 
 
 class RegisterForm(BaseForm):
@@ -39,9 +42,14 @@ class RegisterForm(BaseForm):
         "Password",
         validators=[
             DataRequired("Choose a password."),
-            Length(min=PASSWORD_MIN, max=200, message=f"Use at least {PASSWORD_MIN} characters."),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
+            ),
         ],
-        description=f"At least {PASSWORD_MIN} characters.",
+        description=f"At least {PASSWORD_MIN} characters, not a common password. "
+        "A few unrelated words together are long and easy to remember.",
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -54,11 +62,13 @@ class RegisterForm(BaseForm):
     )
 
     def validate_password(self, field):
-        lowered = field.data.lower()
-        if self.username.data and lowered == self.username.data.lower():
-            raise ValidationError("Your password cannot be your username.")
-        if self.email.data and lowered == self.email.data.strip().lower():
-            raise ValidationError("Your password cannot be your e-mail address.")
+        if not PASSWORD_MIN <= len(field.data or "") <= PASSWORD_MAX:
+            return  # the Length validator has said so
+        problem = password_problem(
+            field.data, username=self.username.data or "", email=self.email.data or ""
+        )
+        if problem:
+            raise ValidationError(problem)
 
 
 class LoginForm(BaseForm):
@@ -73,3 +83,32 @@ class LoginForm(BaseForm):
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField("Keep me logged in on this device")
+
+
+class PasswordForm(BaseForm):
+    current = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a new password."),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.",
+            ),
+        ],
+        description=f"At least {PASSWORD_MIN} characters, not a common password.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[
+            DataRequired("Repeat the new password."),
+            EqualTo("password", "The passwords differ."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from rfp_portal import limits
 from rfp_portal.claims.forms import ClaimForm, DeliverForm, ProgressForm
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
@@ -118,6 +119,8 @@ def drop(claim_id: int):
 
 
 @bp.route("/claims/<id:claim_id>/deliver", methods=["GET", "POST"])
+@limits.upload_per_client
+@limits.upload_per_account
 @login_required
 def deliver(claim_id: int):
     claim = load_claim(claim_id)

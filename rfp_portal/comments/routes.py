@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from rfp_portal import limits
 from rfp_portal.comments.forms import CommentForm
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
@@ -37,6 +38,8 @@ def to_comment(comment: Comment):
 
 
 @bp.route("/rfps/<id:rfp_id>/comments", methods=["POST"])
+@limits.comment_per_client
+@limits.comment_per_account
 @login_required
 def create(rfp_id: int):
     rfp = load_rfp(rfp_id)
@@ -63,6 +66,8 @@ def create(rfp_id: int):
 
 
 @bp.route("/comments/<id:comment_id>/edit", methods=["GET", "POST"])
+@limits.comment_per_client
+@limits.comment_per_account
 @login_required
 def edit(comment_id: int):
     comment = load_comment(comment_id)
@@ -114,7 +119,14 @@ def hide(comment_id: int):
         abort(403, description="Only organisers can hide comments.")
     hidden = request.form.get("hidden", "1") == "1"
     session = get_session()
-    set_comment_hidden(session, comment=comment, moderator=current_user, hidden=hidden, now=now())
+    set_comment_hidden(
+        session,
+        comment=comment,
+        moderator=current_user,
+        hidden=hidden,
+        now=now(),
+        reason=request.form.get("reason", "")[:500],
+    )
     session.commit()
     flash("The comment is hidden." if hidden else "The comment is shown again.", "success")
     return to_comment(comment)

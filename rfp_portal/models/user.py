@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,10 @@ from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
 
 if TYPE_CHECKING:
     from rfp_portal.models.rfp import Rfp
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(16)
 
 
 class Role(enum.StrEnum):
@@ -34,6 +39,10 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.MEMBER)
     active: Mapped[bool] = mapped_column(default=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Part of every session and remember-me cookie; a new one ends every session at once
+    # (changing the password, deactivation).
+    session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     rfps: Mapped[list[Rfp]] = relationship(back_populates="author")
@@ -44,6 +53,18 @@ class User(UserMixin, Base):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie."""
+        return f"{self.id}:{self.session_token}"
+
+    def end_all_sessions(self) -> None:
+        self.session_token = new_session_token()
+
+    @property
+    def shown_name(self) -> str:
+        """The name on their RFPs and comments; a deactivated account says so."""
+        return f"{self.display_name} (deactivated)" if not self.active else self.display_name
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from rfp_portal import limits
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
 from rfp_portal.models import Plot, PlotKind, Rfp
@@ -106,6 +107,8 @@ def new(rfp_id: int, kind: str):
 
 
 @bp.route("/rfps/<id:rfp_id>/plots", methods=["POST"])
+@limits.upload_per_client
+@limits.upload_per_account
 @login_required
 def create(rfp_id: int):
     rfp = editable_rfp(rfp_id)
@@ -162,6 +165,8 @@ def create(rfp_id: int):
 
 
 @bp.route("/plots/<id:plot_id>/edit", methods=["GET", "POST"])
+@limits.upload_per_client
+@limits.upload_per_account
 @login_required
 def edit(plot_id: int):
     plot = managed_plot(plot_id)

@@ -21,8 +21,12 @@ from markdown.treeprocessors import Treeprocessor
 from rfp_portal.rendering.bounded import WorkFailed, WorkTooCostly, run_bounded
 
 MATH_SOURCE_MAX = 2_000  # characters of LaTeX in one formula
-IN_PROCESS_MAX = 2_000  # longer texts render in a child process with a time limit
-TIME_LIMIT = 3.0  # seconds
+# Texts up to IN_PROCESS_MAX characters render in the worker: the costliest such text found
+# ("[" * 500) takes about 25 ms. Longer ones render in a forked child stopped after TIME_LIMIT:
+# a genuine 20,000-character RFP, math-heavy, takes about 0.3 s; "[" * 2,000 took 0.4 s and
+# "[" * 20,000 minutes. See benchmarks/markdown_bound.py.
+IN_PROCESS_MAX = 500
+TIME_LIMIT = 0.75  # seconds
 
 MARKDOWN_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4",

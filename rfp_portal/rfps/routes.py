@@ -201,7 +201,9 @@ def withdraw(rfp_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         session = get_session()
-        withdraw_rfp(session, rfp=rfp, actor=current_user)
+        withdraw_rfp(
+            session, rfp=rfp, actor=current_user, reason=request.form.get("reason", "")[:500]
+        )
         session.commit()
         flash("The RFP is withdrawn. It stays readable, marked as withdrawn.", "success")
         return redirect(url_for("rfps.show", rfp_id=rfp.id))

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.models import Role, User
-from rfp_portal.services import DomainError
+from rfp_portal.models import ModerationKind, Role, User
+from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.moderation import record
 
 # \Z, not $: "$" would let a trailing newline through and so a second "alice".
 USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,30}\Z"
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of zxcvbn's list (leaked-password frequency data)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
+    """Why ``password`` will not do, or None: the portal's one password rule, for every path."""
+    if len(password) < PASSWORD_MIN:
+        return f"Use at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"Use at most {PASSWORD_MAX} characters."
+    lowered = password.lower()
+    if username and lowered == username.strip().lower():
+        return "Your password cannot be your username."
+    if email and (lowered == email.strip().lower() or lowered == email.split("@")[0].lower()):
+        return "Your password cannot be your e-mail address."
+    if lowered in common_passwords() or len(set(lowered)) <= 2:
+        return "That password is one of the most common ones, so it is guessed first. Try a few unrelated words together."
+    return None
 
 
 def find_user_by_username(session: Session, username: str) -> User | None:
@@ -63,12 +92,77 @@ def register_user(
         display_name=display_name.strip(),
         role=role,
     )
+    problem = password_problem(password, username=username, email=email)
+    if problem:
+        raise DomainError(problem, field="password")
     user.set_password(password)
     session.add(user)
     session.flush()
     return user
 
 
-def set_role(session: Session, *, user: User, role: Role) -> None:
+def change_password(session: Session, *, user: User, current: str, new: str) -> None:
+    """Set a new password and end every session of the account (the caller logs this one in).
+
+    :raise DomainError: when ``current`` is wrong or ``new`` breaks the password rule.
+    """
+    if not user.check_password(current):
+        raise DomainError("That is not your current password.", field="current")
+    problem = password_problem(new, username=user.username, email=user.email)
+    if problem:
+        raise DomainError(problem, field="password")
+    if user.check_password(new):
+        raise DomainError("The new password is the same as the current one.", field="password")
+    user.set_password(new)
+    user.end_all_sessions()
+    session.flush()
+
+
+def set_role(session: Session, *, user: User, role: Role, actor: User | None = None) -> None:
+    """Give ``user`` a role; ``actor`` None means the command line. Logged for moderators.
+
+    :raise NotAllowed: unless ``actor`` is an admin (or None).
+    """
+    if actor is not None and not actor.is_admin:
+        raise NotAllowed("Only admins can change roles.")
+    if user.role is role:
+        return
+    previous = user.role
     user.role = role
+    record(
+        session,
+        kind=ModerationKind.CHANGE_ROLE,
+        actor=actor,
+        subject=user,
+        detail=f"{previous.value} → {role.value}",
+    )
+    session.flush()
+
+
+def set_account_active(
+    session: Session, *, user: User, actor: User, active: bool, reason: str, now: datetime
+) -> None:
+    """Deactivate an account (its sessions end at once; its RFPs and comments stay, marked) or
+    reactivate it.
+
+    :raise NotAllowed: unless ``actor`` is an admin other than ``user``.
+    """
+    if not actor.is_admin:
+        raise NotAllowed("Only admins can deactivate or reactivate accounts.")
+    if actor.id == user.id:
+        raise NotAllowed("You cannot deactivate your own account.")
+    if user.active is active:
+        return
+    if not active and not reason.strip():
+        raise DomainError("Say why, for the moderation log.", field="reason")
+    user.active = active
+    user.deactivated_at = None if active else now
+    user.end_all_sessions()
+    record(
+        session,
+        kind=ModerationKind.REACTIVATE_ACCOUNT if active else ModerationKind.DEACTIVATE_ACCOUNT,
+        actor=actor,
+        subject=user,
+        reason=reason,
+    )
     session.flush()

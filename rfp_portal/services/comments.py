@@ -7,9 +7,18 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.models import Claim, ClaimPolicy, Comment, NotificationKind, Rfp, User
+from rfp_portal.models import (
+    Claim,
+    ClaimPolicy,
+    Comment,
+    ModerationKind,
+    NotificationKind,
+    Rfp,
+    User,
+)
 from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.moderation import record
 from rfp_portal.services.notifications import notify
 
 
@@ -80,7 +89,13 @@ def delete_comment(session: Session, *, comment: Comment, person: User, now: dat
 
 
 def set_comment_hidden(
-    session: Session, *, comment: Comment, moderator: User, hidden: bool, now: datetime
+    session: Session,
+    *,
+    comment: Comment,
+    moderator: User,
+    hidden: bool,
+    now: datetime,
+    reason: str = "",
 ) -> None:
     """An organiser hides an abusive comment (or shows it again); who and when are kept.
 
@@ -88,6 +103,17 @@ def set_comment_hidden(
     """
     if not comment.can_moderate(moderator):
         raise NotAllowed("Only organisers can hide comments.")
+    if (comment.hidden_at is not None) is hidden:
+        return  # already so: nothing to do or to log
     comment.hidden_at = now if hidden else None
     comment.hidden_by_id = moderator.id if hidden else None
+    record(
+        session,
+        kind=ModerationKind.HIDE_COMMENT if hidden else ModerationKind.SHOW_COMMENT,
+        actor=moderator,
+        rfp_id=comment.rfp_id,
+        comment_id=comment.id,
+        subject=comment.author,
+        reason=reason,
+    )
     session.flush()

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from rfp_portal import search
 from rfp_portal.db import utcnow
-from rfp_portal.models import Compute, Difficulty, Rfp, RfpState, Tag, User
+from rfp_portal.models import Compute, Difficulty, ModerationKind, Rfp, RfpState, Tag, User
 from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
 from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.moderation import record
 
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]*$")
 
@@ -129,7 +130,7 @@ def update_rfp(session: Session, *, rfp: Rfp, editor: User, draft: RfpDraft) -> 
     return rfp
 
 
-def withdraw_rfp(session: Session, *, rfp: Rfp, actor: User) -> None:
+def withdraw_rfp(session: Session, *, rfp: Rfp, actor: User, reason: str = "") -> None:
     """Withdraw an open RFP; it stays readable, marked as withdrawn.
 
     :raise NotAllowed: unless ``actor`` is its author or an organiser and it is open.
@@ -138,4 +139,13 @@ def withdraw_rfp(session: Session, *, rfp: Rfp, actor: User) -> None:
         raise NotAllowed("Only the author or an organiser can withdraw an open RFP.")
     rfp.state = RfpState.WITHDRAWN
     rfp.updated_at = utcnow()
+    if actor.id != rfp.author_id:  # an organiser withdrew someone else's RFP: moderation
+        record(
+            session,
+            kind=ModerationKind.WITHDRAW_RFP,
+            actor=actor,
+            rfp_id=rfp.id,
+            subject=rfp.author,
+            reason=reason,
+        )
     session.flush()

@@ -1,13 +1,17 @@
-"""People's pages."""
+"""People's pages; admins change roles and deactivate accounts; the moderation log."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
-from rfp_portal.models import Claim, ClaimStatus, Rfp
+from rfp_portal.models import Claim, ClaimStatus, ModerationAction, Rfp, Role, User
+from rfp_portal.pagination import Page
 from rfp_portal.rfps.queries import rfp_listing
-from rfp_portal.services.accounts import find_user_by_username
+from rfp_portal.services import DomainError
+from rfp_portal.services.accounts import find_user_by_username, set_account_active, set_role
+from rfp_portal.users.forms import AccountStateForm, RoleForm
 from rfp_portal.web import claim_policy, now
 
 bp = Blueprint("users", __name__)
@@ -36,6 +40,95 @@ def show(username: str):
     ).all()
     working = [c for c in claims if c.is_active(now(), claim_policy())]
     delivered = [c for c in claims if c.status is ClaimStatus.DELIVERED]
+    role_form = state_form = None
+    if current_user.is_authenticated and current_user.is_admin:
+        role_form = RoleForm(formdata=None, role=person.role.value)
+        if person.id != current_user.id:
+            state_form = AccountStateForm(
+                formdata=None, active="yes" if not person.active else "no"
+            )
     return render_template(
-        "users/show.html", person=person, rfps=rfps, working=working, delivered=delivered
+        "users/show.html",
+        person=person,
+        rfps=rfps,
+        working=working,
+        delivered=delivered,
+        role_form=role_form,
+        state_form=state_form,
     )
+
+
+def _load_person(username: str) -> User:
+    """:raise 404: when nobody has that username."""
+    person = find_user_by_username(get_session(), username)
+    if person is None:
+        abort(404, description="There is nobody with that username.")
+    return person
+
+
+@bp.route("/users/<username>/role", methods=["POST"])
+@login_required
+def change_role(username: str):
+    """An admin makes someone a member, an organiser or an admin."""
+    person = _load_person(username)
+    if not current_user.is_admin:
+        abort(403, description="Only admins can change roles.")
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.role.errors) or "That form had expired; please try again.", "error")
+        return redirect(url_for("users.show", username=person.username))
+    session = get_session()
+    set_role(session, user=person, role=Role(form.role.data), actor=current_user)
+    session.commit()
+    flash(f"{person.display_name} is now {person.role.value}.", "success")
+    return redirect(url_for("users.show", username=person.username))
+
+
+@bp.route("/users/<username>/active", methods=["POST"])
+@login_required
+def change_active(username: str):
+    """An admin deactivates an account (sessions end; content stays, marked) or reactivates it."""
+    person = _load_person(username)
+    if not current_user.is_admin or person.id == current_user.id:
+        abort(403, description="Only admins can do that, and not to their own account.")
+    form = AccountStateForm()
+    session = get_session()
+    if form.validate_on_submit():
+        active = form.active.data == "yes"
+        try:
+            set_account_active(
+                session,
+                user=person,
+                actor=current_user,
+                active=active,
+                reason=form.reason.data or "",
+                now=now(),
+            )
+        except DomainError as error:
+            session.rollback()
+            form.add_domain_error(error)
+        else:
+            session.commit()
+            flash(
+                f"{person.display_name}'s account is "
+                + ("active again." if active else "deactivated; their sessions have ended."),
+                "success",
+            )
+            return redirect(url_for("users.show", username=person.username))
+    flash(" ".join(message for _, _, message in form.error_list()), "error")
+    return redirect(url_for("users.show", username=person.username))
+
+
+@bp.route("/moderation")
+@login_required
+def moderation_log():
+    """Every moderation action, newest first: for organisers and admins."""
+    if not current_user.is_organiser:
+        abort(403, description="The moderation log is for organisers and admins.")
+    query = (
+        sa.select(ModerationAction)
+        .order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc())
+        .options(selectinload(ModerationAction.actor), selectinload(ModerationAction.subject))
+    )
+    page = Page.of(get_session(), query, number=request.args.get("page", 1, type=int), per_page=50)
+    return render_template("users/moderation.html", page=page)
