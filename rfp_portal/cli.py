@@ -1,14 +1,16 @@
-"""``flask --app rfp_portal …`` commands: the schema, the first admin, roles and demo data."""
+"""``flask --app rfp_portal …`` commands: the schema, the first admin, roles, demo data, backups."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from rfp_portal import migrate
-from rfp_portal.db import get_engine, get_session
+from rfp_portal.db import get_engine, get_session, utcnow
 from rfp_portal.models import Role, User
 from rfp_portal.services import DomainError
 from rfp_portal.services.accounts import register_user, set_role
@@ -138,7 +140,107 @@ def db_reindex() -> None:
     click.echo(f"Search index rebuilt for {count} RFPs.")
 
 
+@click.command("backup")
+@with_appcontext
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def backup_command(path: Path | None) -> None:
+    """Write the database and its uploads to one archive, PATH (default: the instance's backups/).
+
+    The database is copied as of one moment (SQLite's online backup, or pg_dump) while the portal
+    keeps running, with exactly the upload files it refers to. PATH may be a folder.
+    """
+    from rfp_portal import backup
+
+    now = utcnow()
+    default = backup.default_backup_path(Path(current_app.instance_path), now)
+    if path is None:
+        path = default
+    elif path.is_dir():
+        path = path / default.name
+    try:
+        result = backup.create_backup(
+            get_engine(), Path(current_app.config["UPLOAD_FOLDER"]), path, now=lambda: now
+        )
+    except (backup.BackupError, sa.exc.OperationalError) as error:
+        raise click.ClickException(str(error)) from error
+    manifest = result.manifest
+    click.echo(
+        f"Backup written to {result.path} ({_size(result.size)}): {manifest['dialect']} database "
+        f"at revision {manifest['alembic_revision'] or 'unknown'}, "
+        f"{manifest['tables'].get('rfps', 0)} RFPs, {manifest['tables'].get('users', 0)} people, "
+        f"{len(manifest['uploads'])} upload files."
+    )
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(archive: Path) -> None:
+    """Restore a backup ARCHIVE into this instance, which must be empty; then upgrade its schema."""
+    from rfp_portal import backup
+
+    try:
+        result = backup.restore_backup(
+            archive,
+            engine=get_engine(),
+            store=get_store(),
+            work_dir=Path(current_app.instance_path),
+        )
+    except (backup.BackupError, sa.exc.OperationalError) as error:
+        raise click.ClickException(str(error)) from error
+    manifest = result.manifest
+    click.echo(
+        f"Restored the backup of {manifest['created_at']} ({manifest['dialect']}, revision "
+        f"{manifest['alembic_revision'] or 'unknown'})."
+    )
+    rows = ", ".join(f"{name} {n}" for name, n in sorted(result.tables.items()) if n)
+    click.echo(f"Rows: {rows or 'none'}.")
+    click.echo(f"Upload files: {result.uploads}.")
+    if result.revision is None:
+        click.echo("The backup's database has no Alembic revision, so its schema was not upgraded.")
+    else:
+        click.echo(f"Database is at {result.revision}.")
+
+
+uploads_cli = AppGroup("uploads", help="Look after the uploaded image files.")
+
+
+@uploads_cli.command("clean")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option(
+    "--min-age",
+    type=click.IntRange(min=0),
+    default=3600,
+    show_default=True,
+    help="Leave files younger than this many seconds alone.",
+)
+def uploads_clean(dry_run: bool, min_age: int) -> None:
+    """Remove upload files that no plot refers to (left behind by failed transactions)."""
+    from rfp_portal import backup
+
+    result = backup.clean_uploads(get_session(), get_store(), min_age=min_age, dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    for key in result.removed:
+        click.echo(f"{verb} {key}")
+    for name in result.leftovers:
+        click.echo(f"{verb} leftover {name}")
+    click.echo(
+        f"{verb} {len(result.removed)} unreferenced file(s) ({_size(result.freed)}) and "
+        f"{len(result.leftovers)} leftover(s); kept {result.referenced} in use and "
+        f"{result.young} younger than {min_age} s."
+    )
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
-    for command in (create_admin, set_role_command, demo_data):
+    app.cli.add_command(uploads_cli)
+    for command in (create_admin, set_role_command, demo_data, backup_command, restore_command):
         app.cli.add_command(command)
