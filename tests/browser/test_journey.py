@@ -66,8 +66,16 @@ class Journey:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     documents_without_csp: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # Every document records the CSP violations it sees (Chromium also logs them as console
+        # errors; this names the directive). Init scripts are Playwright's, outside the CSP.
+        self.page.add_init_script(
+            "window.__cspViolations = [];"
+            "document.addEventListener('securitypolicyviolation', (e) =>"
+            " window.__cspViolations.push(e.violatedDirective + ' blocked ' + e.blockedURI));"
+        )
         self.page.on("console", self._on_console)
         self.page.on("pageerror", self._on_page_error)
         self.page.on("response", self._on_response)
@@ -99,11 +107,15 @@ class Journey:
             found.append(f"{who}: page errors:\n" + "\n".join(self.page_errors))
         if self.documents_without_csp:
             found.append(f"{who}: pages without the CSP:\n" + "\n".join(self.documents_without_csp))
+        if self.csp_violations:
+            found.append(f"{who}: CSP violations:\n" + "\n".join(self.csp_violations))
         return found
 
     def check(self, name: str) -> None:
         """Screenshot the page and run axe on it; called once the page shows what it should."""
         self.step += 1
+        for violation in self.page.evaluate("window.__cspViolations || []"):
+            self.csp_violations.append(f"[{name}] {self.page.url}: {violation}")
         self.page.screenshot(path=self.artifacts / f"{self.step:02d}-{name}.png", full_page=True)
         results = _axe.run(self.page)
         for violation in results.response["violations"]:
@@ -390,4 +402,6 @@ def test_a_person_registers_submits_edits_and_logs_out(
         problems.append("page errors:\n" + "\n".join(journey.page_errors))
     if journey.documents_without_csp:
         problems.append("pages without the CSP:\n" + "\n".join(journey.documents_without_csp))
+    if journey.csp_violations:
+        problems.append("CSP violations:\n" + "\n".join(journey.csp_violations))
     assert not problems, "\n\n".join(problems)
