@@ -75,6 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
 
+    from rfp_portal import page_cache
+
+    page_cache.init_app(app)
+
     from rfp_portal import cli
 
     cli.init_app(app)

@@ -467,6 +467,9 @@ def _fsync_folder(folder: Path) -> None:
 # -- restore -------------------------------------------------------------------------------------
 
 
+BOOKKEEPING_TABLES = {"alembic_version", "site_state"}
+
+
 @dataclass
 class RestoreResult:
     manifest: dict
@@ -476,10 +479,11 @@ class RestoreResult:
 
 
 def instance_rows(engine: sa.Engine) -> dict[str, int]:
-    """The tables of the instance's database that hold rows (Alembic's bookkeeping aside)."""
+    """The tables of the instance's database that hold rows (bookkeeping aside: Alembic's
+    revision and the page cache's generation row, which `db upgrade` makes)."""
     with engine.connect() as connection:
         tables = read_facts(connection).tables
-    return {name: n for name, n in tables.items() if n and name != "alembic_version"}
+    return {name: n for name, n in tables.items() if n and name not in BOOKKEEPING_TABLES}
 
 
 def _checked_member(member: tarfile.TarInfo, into: Path) -> str | None:

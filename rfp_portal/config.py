@@ -86,6 +86,15 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the session, so long forms still post
         "WTF_CSRF_SSL_STRICT": secure,
+        # The host names the portal answers to (Flask refuses others with a 400); empty: any.
+        "TRUSTED_HOSTS": [
+            h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+        ]
+        or None,
+        # Whole pages for logged-out readers (rfp_portal/page_cache.py); 0 entries turns it off.
+        "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", 2000)),
+        "PAGE_CACHE_BYTES": int(os.environ.get("PAGE_CACHE_BYTES", 64 * 1024 * 1024)),
+        "PAGE_CACHE_SECONDS": float(os.environ.get("PAGE_CACHE_SECONDS", 60)),
         # Throttling (rfp_portal/limits.py); "memory://" counts per process.
         "RATELIMIT_ENABLED": not _flag("RATELIMIT_DISABLED"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -11,7 +11,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from rfp_portal import search
 from rfp_portal.db import get_session, utcnow
@@ -109,6 +109,15 @@ def _handle_too_many_requests(error):
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response
+
+
+def _handle_untrusted_host(error: SecurityError):
+    """A Host outside TRUSTED_HOSTS: no page can be built for it (links need a host)."""
+    return (
+        "400 Bad Request: this portal does not answer to that host name.\n",
+        400,
+        {"Content-Type": "text/plain; charset=utf-8"},
+    )
 
 
 def _handle_csrf_error(error: CSRFError):
@@ -222,6 +231,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.register_error_handler(SecurityError, _handle_untrusted_host)
     app.register_error_handler(RateLimitExceeded, _handle_too_many_requests)
     app.register_error_handler(InternalServerError, _handle_server_error)
     app.register_error_handler(HTTPException, _handle_http_error)

@@ -244,10 +244,14 @@ def make(app) -> Factory:
 
 @pytest.fixture
 def count_queries(app):
-    """``with count_queries() as q: …`` then ``q.count`` is the number of SQL statements run."""
+    """``with count_queries() as q: …`` then ``q.count`` is the number of SQL statements run.
+
+    The page cache is emptied first: the count is of rendering the page, not of serving a copy.
+    """
 
     @contextmanager
     def counter():
+        app.extensions["page_cache"].clear()
         engine = app.extensions["rfp_db"]["engine"]
         box = type("Count", (), {"count": 0, "statements": []})()
 

@@ -403,12 +403,12 @@ def test_plot_writes_need_a_csrf_token(web, app, someone_elses_plot, route):
 
 
 @pytest.mark.parametrize("route", ["edit", "move", "delete"])
-def test_an_organiser_manages_any_rfps_plots(web, app, make, someone_elses_plot, route):
+def test_an_organiser_cannot_change_someone_elses_plots(web, app, make, someone_elses_plot, route):
     make.user("boss", role=Role.ORGANISER)
     web.login("boss")
     url, data = plot_write_routes(*someone_elses_plot)[route]
-    assert web.post(url, data).status_code == 302
-    assert not unchanged(app)
+    assert web.post(url, data).status_code == 403
+    assert unchanged(app)
 
 
 def test_unknown_plots_are_404(web, owned_rfp):
@@ -601,3 +601,19 @@ def test_removing_a_file_waits_for_a_request_about_to_reuse_it(app, make, web, o
         thread.join(30)
     assert outcome["removed"] == []
     assert web.get(f"/plots/{outcome['b']}/image").status_code == 200
+
+
+def test_the_processor_time_bound_ignores_waiting_and_stops_spinning():
+    """A child that waits is not charged for it; one that computes is stopped by its CPU use."""
+    import time as _time
+
+    from rfp_portal.rendering.bounded import WorkTooCostly, run_bounded
+
+    assert run_bounded(_time.sleep, 0.3, seconds=5, cpu_seconds=0.1) is None
+    with pytest.raises(WorkTooCostly, match="processor time"):
+        run_bounded(_spin, None, seconds=30, cpu_seconds=0.2)
+
+
+def _spin(_argument):
+    while True:
+        pass

@@ -59,3 +59,13 @@ def test_production_cookies_are_secure_httponly_and_lax(database_url, tmp_path, 
     remember = next(c for c in cookies if c.startswith("remember_token="))
     for cookie in (session, remember):
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_trusted_hosts_refuse_a_forged_host(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUSTED_HOSTS", "rfp.example.org, localhost")
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)}
+    )
+    client = app.test_client()
+    assert client.get("/rfps", headers={"Host": "rfp.example.org"}).status_code == 200
+    assert client.get("/rfps", headers={"Host": "evil.example"}).status_code == 400

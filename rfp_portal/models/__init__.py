@@ -6,6 +6,7 @@ from rfp_portal.models.jam import Jam, Presentation
 from rfp_portal.models.moderation import ModerationAction, ModerationKind
 from rfp_portal.models.plot import Plot, PlotKind
 from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags, wants
+from rfp_portal.models.site import SiteState
 from rfp_portal.models.user import Role, User
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Rfp",
     "RfpState",
     "Role",
+    "SiteState",
     "Tag",
     "User",
     "rfp_tags",

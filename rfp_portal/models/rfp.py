@@ -140,8 +140,13 @@ class Rfp(Base):
         return user.id == self.author_id or user.is_organiser
 
     def can_edit(self, user) -> bool:
-        """The author and organisers may edit; nobody edits a withdrawn RFP."""
-        return self.state is not RfpState.WITHDRAWN and self.is_managed_by(user)
+        """Only the author edits the text and plots (nobody may write in another's name);
+        organisers moderate by withdrawing. Nobody edits a withdrawn RFP."""
+        return (
+            self.state is not RfpState.WITHDRAWN
+            and getattr(user, "is_authenticated", False)
+            and user.id == self.author_id
+        )
 
     @property
     def accepts_comments(self) -> bool:

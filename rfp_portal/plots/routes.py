@@ -56,14 +56,14 @@ def editable_rfp(rfp_id: int) -> Rfp:
     """:raise 404: for an unknown RFP. :raise 403: unless the person may edit it."""
     rfp = load_rfp(rfp_id)
     if not rfp.can_edit(current_user):
-        abort(403, description="Only the author or an organiser can change this RFP's plots.")
+        abort(403, description="Only the RFP's author can change its plots.")
     return rfp
 
 
 def managed_plot(plot_id: int) -> Plot:
     plot = load_plot(plot_id)
     if not plot.can_manage(current_user):
-        abort(403, description="Only the author or an organiser can change this plot.")
+        abort(403, description="Only the RFP's author can change this plot.")
     return plot
 
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import time
 from collections.abc import Callable
 from typing import Any
+
+CPU_POLL = 0.02  # seconds between looks at the child's processor time
 
 
 class WorkTooCostly(RuntimeError):
@@ -49,12 +52,30 @@ def _child(function: Callable, argument: Any, extra_memory: int | None, sender) 
         sender.send((False, RuntimeError(repr(error))))
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """Processor time a process has used (Linux /proc), or None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_bounded(
-    function: Callable, argument: Any, *, seconds: float, extra_memory: int | None = None
+    function: Callable,
+    argument: Any,
+    *,
+    seconds: float,
+    extra_memory: int | None = None,
+    cpu_seconds: float | None = None,
 ) -> Any:
     """``function(argument)`` in a child process, stopped after ``seconds``.
 
     :param extra_memory: bytes the child may allocate beyond what the worker already has.
+    :param cpu_seconds: also stop it once it has used this much processor time. Unlike wall
+        time, this does not grow when the machine is busy, so a tight bound here does not refuse
+        ordinary work under load; ``seconds`` stays as the outer limit.
     :raise WorkTooCostly: when the time or memory runs out.
     :raise WorkFailed: when the function raised; the original exception is ``.error``.
     """
@@ -65,9 +86,17 @@ def run_bounded(
     )
     child.start()
     sender.close()
+    deadline = time.monotonic() + seconds
     try:
-        if not receiver.poll(seconds):
-            raise WorkTooCostly(f"took longer than {seconds:g} s")
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkTooCostly(f"took longer than {seconds:g} s")
+            if receiver.poll(min(remaining, CPU_POLL) if cpu_seconds else remaining):
+                break
+            used = _cpu_seconds(child.pid) if cpu_seconds else None
+            if used is not None and used > cpu_seconds:
+                raise WorkTooCostly(f"needed more than {cpu_seconds:g} s of processor time")
         ok, payload = receiver.recv()
     except EOFError:
         raise WorkTooCostly("the child process died (most likely out of memory)") from None

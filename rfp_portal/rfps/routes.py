@@ -130,14 +130,17 @@ def render_rfp_page(
     for claim in rfp.claims:
         if claim.is_claimant(current_user) and claim.id not in progress_forms:
             progress_forms[claim.id] = ProgressForm(prefix=f"claim-{claim.id}", formdata=None)
+    # Forms only for people who can send them: making one starts a session (its CSRF token),
+    # and a visitor's page without one can be served from the page cache.
+    signed_in = current_user.is_authenticated
     return render_template(
         "rfps/show.html",
         rfp=rfp,
         claim_refusal=refusal,
-        claim_form=claim_form or ClaimForm(formdata=None),
+        claim_form=claim_form or (ClaimForm(formdata=None) if signed_in else None),
         progress_forms=progress_forms,
-        comment_form=comment_form or CommentForm(formdata=None),
-        confirm_form=ConfirmForm(formdata=None),
+        comment_form=comment_form or (CommentForm(formdata=None) if signed_in else None),
+        confirm_form=ConfirmForm(formdata=None) if signed_in else None,
         presentation_form=presentation_form,
         wanted=wants_rfp(session, rfp=rfp, user=current_user),
     )
@@ -171,7 +174,7 @@ def new():
 def edit(rfp_id: int):
     rfp = load_rfp(rfp_id)
     if not rfp.can_edit(current_user):
-        abort(403, description="Only the author or an organiser can edit this RFP.")
+        abort(403, description="Only the author can edit this RFP (organisers can withdraw it).")
     form = RfpForm.for_rfp(rfp)
     if form.validate_on_submit():
         session = get_session()

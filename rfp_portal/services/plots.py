@@ -133,7 +133,7 @@ def update_plot(
     :raise SketchError: when a new spec cannot be drawn.
     """
     if not plot.can_manage(actor):
-        raise NotAllowed("Only the author or an organiser can change this plot.")
+        raise NotAllowed("Only the RFP's author can change this plot.")
     released: list[str] = []
     if plot.kind is PlotKind.SKETCH and spec is not None:
         spec = validate_spec(spec)

@@ -122,7 +122,7 @@ def update_rfp(session: Session, *, rfp: Rfp, editor: User, draft: RfpDraft) -> 
     :raise DomainError: when the draft breaks a rule.
     """
     if not rfp.can_edit(editor):
-        raise NotAllowed("Only the author or an organiser can edit this RFP.")
+        raise NotAllowed("Only the author can edit this RFP (organisers can withdraw it).")
     _apply(session, rfp, draft)
     rfp.updated_at = utcnow()
     session.flush()
