@@ -9,20 +9,23 @@ between workers except the database they already share. Entries also expire afte
 ``PAGE_CACHE_SECONDS``, because a few things on a page follow the clock (a claim passing its
 check-in date, a Jam starting).
 
-Only pages that are the same for every logged-out reader are kept: no session cookie that
-carries a person or a flash message, no remember-me cookie, and a response that set no cookie
-and did not touch the session (a page with a CSRF token does both, so it is never kept).
+A WSGI middleware in front of Flask answers from the store, so a hit costs one small query and
+no Flask request at all. Only requests without a session or remember-me cookie are answered
+from it, and only responses that the view marks as the same for every logged-out reader are
+kept: a response that set no cookie and did not touch the session (a page with a CSRF token
+does both, so it is never kept) and showed no message.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, request, session
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -99,6 +102,7 @@ def track_writes(session_class) -> None:
 
 
 def current_generation() -> int:
+    """The generation, as this request's session sees it."""
     value = get_session().scalar(sa.select(SiteState.content_generation).where(SiteState.id == 1))
     return value or 0
 
@@ -109,7 +113,7 @@ def current_generation() -> int:
 @dataclass
 class Entry:
     stored_at: float
-    status: int
+    status: str
     headers: list[tuple[str, str]]
     body: bytes
 
@@ -160,63 +164,117 @@ class PageStore:
         return len(self._entries)
 
 
-# -- the request hooks --------------------------------------------------------------------------
+# -- serving: a WSGI middleware in front of Flask ----------------------------------------------
+
+# The addresses whose pages may be kept (the views in CACHEABLE decide on each response).
+CACHEABLE_PATHS = re.compile(r"^/(|rfps|rfps/\d+|rfps\.atom|tags|jams|jams/\d+|api/v1/.*)$")
+# Everything in a request that can change a kept page: the host and scheme (feeds, the API and
+# calendar links are absolute, so a forged Host must never fill another reader's entry), what a
+# proxy says about them, and the address.
+KEY_ENVIRON = (
+    "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "SCRIPT_NAME",
+    "PATH_INFO", "QUERY_STRING",
+)  # fmt: skip
+KEY_NAME = "rfp_portal.page_cache_key"
 
 
-def _is_anonymous_request() -> bool:
-    if request.method not in ("GET", "HEAD") or request.endpoint not in CACHEABLE:
-        return False
-    if "remember_token" in request.cookies:
-        return False
-    return "_user_id" not in session and "_flashes" not in session
+class PageCacheMiddleware:
+    """Answers a logged-out reader's GET from the store before Flask runs, or keeps what Flask
+    answered when the view marked it as the same for every logged-out reader.
+
+    A request with a session or remember-me cookie always goes to Flask (a logged-in reader, or
+    a visitor with a message waiting); so does everything when the generation cannot be read.
+    """
+
+    def __init__(self, wsgi_app, app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+        self.store: PageStore = app.extensions["page_cache"]
+
+    def _key(self, environ) -> tuple | None:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        cookies = environ.get("HTTP_COOKIE", "")
+        if "session=" in cookies or "remember_token=" in cookies:
+            return None
+        if not CACHEABLE_PATHS.match(environ.get("PATH_INFO", "")):
+            return None
+        try:
+            generation = read_generation(self.app)
+        except sa.exc.SQLAlchemyError:
+            return None
+        clock = self.app.config.get("CLOCK")
+        moment = clock().isoformat() if clock else ""  # tests move time by hand
+        return (generation, moment, *(environ.get(name) for name in KEY_ENVIRON))
+
+    def __call__(self, environ, start_response):
+        key = self._key(environ) if self.app.config["PAGE_CACHE_ENTRIES"] else None
+        if key is None:
+            return self.wsgi_app(environ, start_response)
+        entry = self.store.get(key, self.app.config["PAGE_CACHE_SECONDS"])
+        if entry is not None:
+            start_response(entry.status, [*entry.headers, ("X-Page-Cache", "hit")])
+            return [entry.body]
+        environ[KEY_NAME] = key
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = captured.get("headers", [])
+        names = {name.lower(): value for name, value in headers}
+        if (
+            captured.get("status", "").startswith("200")
+            and names.get("x-page-cache") == "miss"
+            and "set-cookie" not in names
+        ):
+            kept = [(n, v) for n, v in headers if n.lower() != "x-page-cache"]
+            self.store.put(key, Entry(time.monotonic(), captured["status"], kept, body))
+        return [body]
 
 
-def _key(generation: int) -> tuple:
-    clock = current_app.config.get("CLOCK")
-    moment = clock().isoformat() if clock else ""  # tests move time by hand
-    # The host and scheme are part of the page: feeds, the API and calendar links are absolute,
-    # so a request with a forged Host must never fill the entry other readers get.
-    return (generation, request.host_url, request.full_path, moment)
+def read_generation(app: Flask) -> int:
+    """The content generation, read on a pooled connection of the app's engine (no ORM)."""
+    with app.extensions["rfp_db"]["engine"].connect() as connection:
+        value = connection.exec_driver_sql(GENERATION_SQL).scalar()
+    return value or 0
 
 
-def _serve_from_cache():
-    if not current_app.config["PAGE_CACHE_ENTRIES"] or not _is_anonymous_request():
-        return None
-    key = _key(current_generation())
-    entry = current_app.extensions["page_cache"].get(key, current_app.config["PAGE_CACHE_SECONDS"])
-    if entry is None:
-        g.page_cache_key = key  # render it, then keep it (see _keep)
-        return None
-    response = Response(entry.body, status=entry.status, headers=entry.headers)
-    response.headers["X-Page-Cache"] = "hit"
-    return response
+GENERATION_SQL = "SELECT content_generation FROM site_state WHERE id = 1"
 
 
-def _keep(response: Response) -> Response:
-    key = g.pop("page_cache_key", None)
-    if key is None:
-        return response
+def _mark_cacheable(response: Response) -> Response:
+    """Flask's side: say whether this response is the same for every logged-out reader."""
     if (
-        response.status_code != 200
-        or response.direct_passthrough
-        or "Set-Cookie" in response.headers
-        or session.modified
-        or "_flashes" in session
+        KEY_NAME in request.environ
+        and request.endpoint in CACHEABLE
+        and response.status_code == 200
+        and not response.direct_passthrough
+        and "Set-Cookie" not in response.headers
+        and not session.modified
+        and "_user_id" not in session
+        and "_flashes" not in session
     ):
-        return response
-    headers = [(k, v) for k, v in response.headers.items() if k.lower() != "x-page-cache"]
-    body = response.get_data()
-    current_app.extensions["page_cache"].put(
-        key, Entry(time.monotonic(), response.status_code, headers, body)
-    )
-    response.headers["X-Page-Cache"] = "miss"
+        response.headers["X-Page-Cache"] = "miss"
     return response
 
 
 def init_app(app: Flask) -> None:
+    """Install the write tracking, the store and the middleware (after ProxyFix is installed,
+    so the middleware sees the request as the proxy sent it)."""
     app.extensions["page_cache"] = PageStore(
         app.config["PAGE_CACHE_ENTRIES"], app.config["PAGE_CACHE_BYTES"]
     )
     track_writes(app.extensions["rfp_db"]["sessionmaker"].class_)
-    app.before_request(_serve_from_cache)
-    app.after_request(_keep)
+    # Registered first, so it runs last of the after-request functions: the response it marks
+    # already carries the security headers.
+    app.after_request_funcs.setdefault(None, []).insert(0, _mark_cacheable)
+    app.wsgi_app = PageCacheMiddleware(app.wsgi_app, app)
