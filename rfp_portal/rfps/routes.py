@@ -2,10 +2,12 @@
 
 import dataclasses
 import html
+import time
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
@@ -22,6 +24,7 @@ from rfp_portal.models import (
     Tag,
     rfp_tags,
 )
+from rfp_portal.page_cache import Entry
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.forms import RfpForm
 from rfp_portal.rfps.listing import CLAIMED, SORTS, STATES, Listing
@@ -64,13 +67,43 @@ def index():
         # The filter form sends every field; the shareable address leaves out the empty ones.
         page_number = request.args.get("page", type=int)
         return redirect(url_for("rfps.index", **listing.args(), page=page_number))
+    return render_template(
+        "rfps/index.html",
+        listing=listing,
+        listing_html=Markup(listing_html(listing)),  # noqa: S704 - our own template's output
+    )
+
+
+def listing_html(listing: Listing) -> str:
+    """The listing below the heading, from the shared store when the site has not changed.
+
+    It is the same for every reader, logged in or not, so one rendering serves everyone until
+    the next write (the page cache's generation is part of the key) or PAGE_CACHE_SECONDS.
+
+    :raise 302: to the last page, for a page past the end.
+    """
+    from rfp_portal.page_cache import current_generation
+
+    store = current_app.extensions["page_cache"]
+    clock = current_app.config.get("CLOCK")
+    key = (
+        "rfps.index listing",
+        current_generation(),
+        request.host_url,
+        request.full_path,
+        clock().isoformat() if clock else "",
+    )
+    seconds = current_app.config["PAGE_CACHE_SECONDS"]
+    kept = store.get(key, seconds) if current_app.config["PAGE_CACHE_ENTRIES"] else None
+    if kept is not None:
+        return kept.body.decode()
     page = listing_page(
         listing, request.args.get("page", 1, type=int), current_app.config["RFPS_PER_PAGE"]
     )
     if page.number > page.pages:  # past the end (the list shrank): the last page
-        return redirect(url_for("rfps.index", **listing.args(), page=page.pages))
-    return render_template(
-        "rfps/index.html",
+        abort(redirect(url_for("rfps.index", **listing.args(), page=page.pages)))
+    html = render_template(
+        "rfps/_listing.html",
         page=page,
         listing=listing,
         words=listing.search_query.highlight_words,
@@ -91,6 +124,8 @@ def index():
         ],
         sort_label=SORTS[listing.effective_sort].lower(),
     )
+    store.put(key, Entry(time.monotonic(), "200 OK", [], html.encode()))
+    return html
 
 
 def render_rfp_page(
