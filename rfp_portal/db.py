@@ -58,6 +58,16 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
     )
 
 
+def insert_for(session: Session):
+    """``insert`` of the session's database dialect, which has ``on_conflict_do_…``."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
+        session.get_bind().dialect.name
+    ]
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

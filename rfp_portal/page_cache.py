@@ -22,16 +22,15 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, Response, request, session
+from flask import Flask, Response, current_app, request, session
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from rfp_portal.db import get_session
+from rfp_portal.db import get_session, insert_for
 from rfp_portal.models import SiteState
 
 CACHEABLE = {
@@ -73,10 +72,7 @@ def _bump_generation(session: Session) -> None:
         return
     # One statement that also makes the row if it is missing; writers queue on this row only
     # for the moment between their last write and their commit.
-    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
-        session.get_bind().dialect.name
-    ]
-    statement = insert(SiteState).values(id=1, content_generation=1)
+    statement = insert_for(session)(SiteState).values(id=1, content_generation=1)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[SiteState.id],
@@ -105,6 +101,26 @@ def current_generation() -> int:
     """The generation, as this request's session sees it (a plain statement: it runs often)."""
     value = get_session().connection().exec_driver_sql(GENERATION_SQL).scalar()
     return value or 0
+
+
+def kept(name: str, *parts, make: Callable[[], str]) -> str:
+    """``make()``, computed once per site change and shared from the page store.
+
+    For text that is the same for everyone who asks with the same ``parts``: the key holds the
+    generation, so the next write makes it afresh; it also expires after PAGE_CACHE_SECONDS.
+    """
+    config = current_app.config
+    if not config["PAGE_CACHE_ENTRIES"]:
+        return make()
+    clock = config.get("CLOCK")
+    key = (name, current_generation(), clock().isoformat() if clock else "", *parts)
+    store: PageStore = current_app.extensions["page_cache"]
+    entry = store.get(key, config["PAGE_CACHE_SECONDS"])
+    if entry is not None:
+        return entry.body.decode()
+    text = make()
+    store.put(key, Entry(time.monotonic(), "200 OK", [], text.encode()))
+    return text
 
 
 # -- the store ---------------------------------------------------------------------------------

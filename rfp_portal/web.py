@@ -178,27 +178,17 @@ def _template_globals() -> dict:
 
     unread = 0
     if current_user.is_authenticated:
-        unread = _kept_unread_count(current_user, lambda: unread_count(get_session(), current_user))
+        from rfp_portal.page_cache import kept
+
+        # A notification appears, or is read, only by a write, which moves the generation.
+        unread = int(
+            kept(
+                "unread notifications",
+                current_user.id,
+                make=lambda: str(unread_count(get_session(), current_user)),
+            )
+        )
     return {"now": now(), "policy": claim_policy(), "unread_notifications": unread}
-
-
-def _kept_unread_count(user, count) -> int:
-    """The unread count for the header, counted once per site change: a notification only
-    appears, or is read, by a write, and every write moves the page cache's generation."""
-    import time
-
-    from rfp_portal.page_cache import Entry, current_generation
-
-    store = current_app.extensions["page_cache"]
-    if not current_app.config["PAGE_CACHE_ENTRIES"]:
-        return count()
-    key = ("unread notifications", current_generation(), user.id)
-    kept = store.get(key, current_app.config["PAGE_CACHE_SECONDS"])
-    if kept is not None:
-        return int(kept.body)
-    value = count()
-    store.put(key, Entry(time.monotonic(), "200 OK", [], str(value).encode()))
-    return value
 
 
 COMMUNITY_ZONE = "America/Los_Angeles"

@@ -2,7 +2,6 @@
 
 import dataclasses
 import html
-import time
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -24,7 +23,7 @@ from rfp_portal.models import (
     Tag,
     rfp_tags,
 )
-from rfp_portal.page_cache import Entry
+from rfp_portal.page_cache import kept
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.forms import RfpForm
 from rfp_portal.rfps.listing import CLAIMED, SORTS, STATES, Listing
@@ -82,21 +81,15 @@ def listing_html(listing: Listing) -> str:
 
     :raise 302: to the last page, for a page past the end.
     """
-    from rfp_portal.page_cache import current_generation
-
-    store = current_app.extensions["page_cache"]
-    clock = current_app.config.get("CLOCK")
-    key = (
+    return kept(
         "rfps.index listing",
-        current_generation(),
         request.host_url,
         request.full_path,
-        clock().isoformat() if clock else "",
+        make=lambda: _render_listing(listing),
     )
-    seconds = current_app.config["PAGE_CACHE_SECONDS"]
-    kept = store.get(key, seconds) if current_app.config["PAGE_CACHE_ENTRIES"] else None
-    if kept is not None:
-        return kept.body.decode()
+
+
+def _render_listing(listing: Listing) -> str:
     page = listing_page(
         listing, request.args.get("page", 1, type=int), current_app.config["RFPS_PER_PAGE"]
     )
@@ -124,7 +117,6 @@ def listing_html(listing: Listing) -> str:
         ],
         sort_label=SORTS[listing.effective_sort].lower(),
     )
-    store.put(key, Entry(time.monotonic(), "200 OK", [], html.encode()))
     return html
 
 

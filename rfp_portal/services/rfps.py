@@ -6,12 +6,10 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from rfp_portal import search
-from rfp_portal.db import utcnow
+from rfp_portal.db import insert_for, utcnow
 from rfp_portal.models import Compute, Difficulty, ModerationKind, Rfp, RfpState, Tag, User
 from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
 from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
@@ -63,8 +61,7 @@ def _tags_named(session: Session, names: list[str]) -> list[Tag]:
     """The tags with these names, made where missing (two people adding one new tag at once is fine)."""
     if not names:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    insert = insert_for(session)
     session.execute(
         insert(Tag)
         .values([{"name": name} for name in names])

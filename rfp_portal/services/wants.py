@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from rfp_portal.db import utcnow
+from rfp_portal.db import insert_for, utcnow
 from rfp_portal.models import Rfp, User, wants
 from rfp_portal.services import NotAllowed
 
@@ -39,8 +37,7 @@ def set_want(session: Session, *, rfp: Rfp, user: User, want: bool) -> None:
             else "A withdrawn RFP no longer takes “I want this plot too”."
         )
     if want:
-        dialect = session.get_bind().dialect.name
-        insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+        insert = insert_for(session)
         added = session.execute(
             insert(wants)
             .values(rfp_id=rfp.id, user_id=user.id, created_at=utcnow())
