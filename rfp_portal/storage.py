@@ -10,22 +10,43 @@ use the same file: ``put`` takes a shared lock on the file's shard and keeps it 
 has committed (``release``), and ``delete_unreferenced`` takes the exclusive lock before asking
 the database whether anything still refers to the file. The locks are ``flock`` locks, good
 across the processes of one host (on a shared volume, use one whose locks span hosts).
+
+A backup (``rfp_portal.backup``) asks the store for what it needs and never builds a path in
+it: ``pause_deletions`` holds every shard's shared lock while it takes its snapshot,
+``set_aside`` keeps the snapshot's files in a ``set_aside_folder`` until they are archived;
+``files`` lists what is stored and ``remove_leftovers`` tidies after writers that died.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from flask import current_app, g, has_app_context
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}\.(png|jpg|webp)$")
+SHARDS = [f"{n:02x}" for n in range(256)]  # a file's shard: the first two hex digits of its hash
+INCOMING_PREFIX = ".incoming-"  # put's temporary files, inside a shard
+ASIDE_PREFIX = ".backup-"  # set_aside_folder's folders, at the top of the store
+
+
+def is_storage_key(name: str) -> bool:
+    """Whether ``name`` is a key the store could have made (and so safe as a file name)."""
+    return KEY_PATTERN.fullmatch(name) is not None
+
+
+class StoredFile(NamedTuple):
+    key: str
+    size: int  # bytes
+    modified: float  # seconds since the epoch, as time.time()
 
 
 class ImageStore(Protocol):
@@ -53,16 +74,23 @@ class FileStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not KEY_PATTERN.match(key):
+        if not is_storage_key(key):
             raise ValueError(f"not a storage key: {key!r}")
         return self.root / key[:2] / key
 
     def _lock(self, key: str, mode: int) -> int:
-        """Open and flock the shard's lock file; returns the descriptor (closing it unlocks)."""
-        shard = self._path(key).parent
-        shard.mkdir(parents=True, exist_ok=True)
-        fd = os.open(shard / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(fd, mode)
+        """Open and flock the key's shard lock file; returns the descriptor (closing it unlocks)."""
+        return self._lock_shard(self._path(key).parent.name, mode)
+
+    def _lock_shard(self, shard: str, mode: int) -> int:
+        folder = self.root / shard
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, mode)
+        except BaseException:
+            os.close(fd)
+            raise
         return fd
 
     def put(self, data: bytes, extension: str) -> str:
@@ -75,7 +103,7 @@ class FileStore:
             os.close(held)  # no request to hold it for (a script)
         if path.exists():
             return key
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=INCOMING_PREFIX)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -111,6 +139,136 @@ class FileStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+    # -- for backups and cleaning ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def pause_deletions(self) -> Iterator[None]:
+        """Hold every shard's shared lock for the block: ``put`` goes on, ``delete_unreferenced``
+        (which takes the lock exclusively) waits until the block ends."""
+        held: list[int] = []
+        try:
+            for shard in SHARDS:
+                held.append(self._lock_shard(shard, fcntl.LOCK_SH))
+            yield
+        finally:
+            for fd in held:
+                os.close(fd)
+
+    @contextlib.contextmanager
+    def set_aside_folder(self) -> Iterator[Path]:
+        """A new private folder on the store's file system, for ``set_aside``; removed when the
+        block ends. While it is in use, ``remove_leftovers`` leaves it alone."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=ASIDE_PREFIX, dir=self.root) as name:
+            folder = Path(name)
+            lock = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                yield folder
+            finally:
+                os.close(lock)
+
+    def set_aside(self, key: str, folder: Path) -> Path:
+        """Keep the file of ``key`` as ``folder/key`` whatever the store does with it later: a hard
+        link (instant, no extra space) or, across file systems, a copy.
+
+        :raise FileNotFoundError: when there is no file for ``key``.
+        :raise ValueError: when ``key`` is not a storage key.
+        """
+        source, target = self._path(key), Path(folder) / key
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            raise
+        except OSError:  # another file system, or one without hard links
+            shutil.copyfile(source, target)
+        return target
+
+    def files(self) -> Iterator[StoredFile]:
+        """Every stored file, shard by shard (a file removed meanwhile is skipped)."""
+        for shard in self._shards():
+            for entry in shard.iterdir():
+                if not (is_storage_key(entry.name) and entry.name.startswith(shard.name)):
+                    continue
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:
+                    continue  # removed meanwhile
+                yield StoredFile(entry.name, stat.st_size, stat.st_mtime)
+
+    def leftovers(self, *, older_than: float) -> list[str]:
+        """What writers that died left behind, last changed before ``older_than`` (a time.time()
+        value): ``put``'s temporary files and the set-aside folders of backups no longer
+        running. Names are relative to the store's root."""
+        incoming, aside = self._leftovers(older_than)
+        return [str(p.relative_to(self.root)) for p in incoming + aside]
+
+    def remove_leftovers(self, *, older_than: float) -> list[str]:
+        """Remove what ``leftovers`` lists, each under the lock its writer would hold (so nothing
+        in use goes); return the names removed."""
+        incoming, aside = self._leftovers(older_than)
+        removed = []
+        for path in incoming:
+            fd = self._lock_shard(path.parent.name, fcntl.LOCK_EX)  # put holds it while writing
+            try:
+                if path.exists() and path.stat().st_mtime <= older_than:
+                    path.unlink()
+                    removed.append(str(path.relative_to(self.root)))
+            finally:
+                os.close(fd)
+        for folder in aside:
+            try:
+                fd = os.open(folder / ".lock", os.O_RDWR)
+            except FileNotFoundError:
+                fd = None
+            try:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder)
+                removed.append(str(folder.relative_to(self.root)))
+            except BlockingIOError:
+                pass  # a backup is running and still uses it
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        return removed
+
+    def _shards(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return [p for p in sorted(self.root.iterdir()) if p.name in SHARDS and p.is_dir()]
+
+    def _leftovers(self, older_than: float) -> tuple[list[Path], list[Path]]:
+        incoming: list[Path] = []
+        for shard in self._shards():
+            for entry in shard.iterdir():
+                if entry.name.startswith(INCOMING_PREFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        if entry.stat().st_mtime <= older_than:
+                            incoming.append(entry)
+        aside: list[Path] = []
+        for folder in sorted(self.root.glob(f"{ASIDE_PREFIX}*")) if self.root.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError):
+                old = folder.is_dir() and folder.stat().st_mtime <= older_than
+                if old and not _in_use(folder):
+                    aside.append(folder)
+        return incoming, aside
+
+
+def _in_use(folder: Path) -> bool:
+    """Whether a running backup holds its set-aside ``folder`` locked."""
+    try:
+        fd = os.open(folder / ".lock", os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def release_locks(_exc: BaseException | None = None) -> None:

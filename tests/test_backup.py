@@ -315,7 +315,7 @@ def test_a_backup_taken_while_the_portal_writes_is_consistent(
         except Exception as error:  # reported by the test below
             errors.append(error)
 
-    stage = backup._stage_uploads
+    stage = backup.create._stage_uploads
 
     def stage_after_a_deletion(*args):
         # The snapshot is taken: have the writer delete one of its plots, then gather the files.
@@ -324,7 +324,7 @@ def test_a_backup_taken_while_the_portal_writes_is_consistent(
         time.sleep(0.2)  # time enough for its files to go, were the store not held
         stage(*args)
 
-    monkeypatch.setattr(backup, "_stage_uploads", stage_after_a_deletion)
+    monkeypatch.setattr(backup.create, "_stage_uploads", stage_after_a_deletion)
     thread = threading.Thread(target=writer)
     thread.start()
     try:
