@@ -107,7 +107,7 @@ from rfp_portal.rendering.markdown import render_markdown
 
 PASSWORD = "benchmark-password"  # noqa: S105 - published on purpose, for benchmark accounts
 BATCH = 10_000
-RESULTS = Path(__file__).resolve().parent / "results"
+DATA = Path(__file__).resolve().parent / ".data"  # never committed (.gitignore)
 DAY = 86_400.0
 
 DEFAULTS = {
@@ -1103,7 +1103,7 @@ def default_summary_path(url: sa.URL) -> Path:
     path = _sqlite_path(url)
     if path is not None:
         return path.with_name(path.stem + ".dataset.json")
-    return RESULTS / "dataset.json"
+    return DATA / "dataset.json"
 
 
 def app_settings() -> tuple[str, str]:
@@ -1879,7 +1879,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--summary",
-        help="where to write the JSON summary (default: beside the SQLite file, or benchmarks/results/dataset.json)",
+        help="where to write the JSON summary (default: beside the SQLite file, or benchmarks/.data/dataset.json)",
     )
     parser.add_argument(
         "--upload-folder",

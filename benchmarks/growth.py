@@ -1,13 +1,16 @@
 """How each page's cost grows with the community: the load test at several sizes, plotted.
 
 Usage: .venv/bin/python benchmarks/growth.py [--sizes 10000 100000 1000000] [--duration 5]
-       .venv/bin/python benchmarks/growth.py --plot-only   # redraw from the runs already made
+       .venv/bin/python benchmarks/growth.py --plot-only   # redraw from benchmarks/results/growth.json
 
 Runs ``benchmarks/load.py`` once per size (each makes or reuses its data set under
 ``benchmarks/.data/``; 1,000,000 RFPs take several minutes to generate and about 11 GB of
-disk), then draws, with matplotlib, the median latency under load (wrk's p50) of every page for
-logged-out and logged-in readers against the number of RFPs, on log-log axes, to ``benchmarks/results/growth.png`` with a table in
-``benchmarks/results/growth.md``. Each point is the latest run of that size.
+disk) and keeps the figures each run left in ``benchmarks/.data/load-<rfps>.json`` in
+``benchmarks/results/growth.json`` (per size: when, which commit, and every page's rate and
+latency; no paths of the machine), replacing that size's earlier run and keeping the others.
+From that file it draws, with matplotlib, the median latency under load (wrk's p50) of every
+page for logged-out and logged-in readers against the number of RFPs, on log-log axes, to
+``benchmarks/results/growth.png``, with a table in ``benchmarks/results/growth.md``.
 """
 
 from __future__ import annotations
@@ -18,18 +21,59 @@ import subprocess
 import sys
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+FIGURES = RESULTS / "growth.json"
 
 
-def latest_runs() -> dict[int, dict]:
-    """The most recent run of each size, from the JSON files load.py writes."""
-    runs: dict[int, dict] = {}
-    for path in sorted(RESULTS.glob("*-*.json")):
-        data = json.loads(path.read_text())
-        if "rows" not in data:
-            continue
-        runs[int(data["settings"]["rfps"])] = data | {"file": path.name}
-    return runs
+def slim(report: dict) -> dict:
+    """What the growth figures need of one load.py report (its raw JSON), and nothing else."""
+    machine = report["machine"]
+    return {
+        "started_at": report["started_at"],
+        "command": report["command"],
+        "code": machine["code"],
+        "machine": f"{machine['cores']} cores ({machine['cpu']}), Python {machine['python']}, "
+        f"{machine['database']}",
+        "duration_s": report["settings"]["duration_s"],
+        "hello": [
+            {key: hello[key] for key in ("when", "rps", "p50_ms", "p99_ms")}
+            for hello in report["hello"]
+        ],
+        "rows": [
+            {
+                "page": row["page"],
+                "label": row["label"],
+                "reader": row["reader"],
+                "rps": row["wrk"]["rps"],
+                "p50_ms": row["wrk"]["p50_ms"],
+                "p99_ms": row["wrk"]["p99_ms"],
+            }
+            for row in report["rows"]
+        ],
+    }
+
+
+def stored_runs() -> dict[int, dict]:
+    """The run of each size kept in growth.json (empty before the first)."""
+    if not FIGURES.exists():
+        return {}
+    return {int(size): run for size, run in json.loads(FIGURES.read_text())["runs"].items()}
+
+
+def save_runs(runs: dict[int, dict]) -> None:
+    document = {
+        "about": "One benchmarks/load.py run per size (RFPs), as drawn in growth.png and "
+        "growth.md; benchmarks/growth.py replaces a size's run when it runs that size again.",
+        "runs": {str(size): runs[size] for size in sorted(runs)},
+    }
+    FIGURES.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def pages_of(runs: dict[int, dict]) -> list[tuple[str, str]]:
+    """(page, label) in the order of the largest run."""
+    largest = runs[max(runs)]
+    return list(dict.fromkeys((row["page"], row["label"]) for row in largest["rows"]))
 
 
 def plot(runs: dict[int, dict]) -> None:
@@ -39,18 +83,16 @@ def plot(runs: dict[int, dict]) -> None:
     from matplotlib.figure import Figure
 
     sizes = sorted(runs)
-    pages = [(row["page"], row["label"]) for row in runs[sizes[-1]]["rows"]]
-    pages = list(dict.fromkeys(pages))
     figure = Figure(figsize=(11, 4.8), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
     for ax, reader in zip(axes, ("logged-out", "logged-in"), strict=True):
-        for page, label in pages:
+        for page, label in pages_of(runs):
             xs, ys = [], []
             for size in sizes:
                 for row in runs[size]["rows"]:
                     if row["page"] == page and row["reader"] == reader:
                         xs.append(size)
-                        ys.append(row["wrk"]["p50_ms"])
+                        ys.append(row["p50_ms"])
             ax.plot(xs, ys, marker="o", label=label)
         hello = [sum(h["p50_ms"] for h in runs[s]["hello"]) / len(runs[s]["hello"]) for s in sizes]
         ax.plot(sizes, hello, "k--", label="hello world")
@@ -64,18 +106,25 @@ def plot(runs: dict[int, dict]) -> None:
     figure.suptitle("How the cost of each page grows with the community (SQLite, 2 workers)")
     figure.savefig(RESULTS / "growth.png", dpi=110)
 
+
+def table(runs: dict[int, dict]) -> str:
+    sizes = sorted(runs)
     lines = [
         "# Growth: median latency (ms) under load by data set size",
         "",
-        "Drawn by `benchmarks/growth.py` from: "
-        + ", ".join(f"[{runs[s]['file']}]({runs[s]['file']})" for s in sizes),
+        "Drawn by `benchmarks/growth.py` from [growth.json](growth.json), one `benchmarks/load.py` "
+        "run per size: "
+        + ", ".join(
+            f"{s:,} RFPs at {runs[s]['started_at']} (code {runs[s]['code']})" for s in sizes
+        )
+        + ".",
         "",
         "![growth](growth.png)",
         "",
         "| page | reader | " + " | ".join(f"{s:,} RFPs" for s in sizes) + " |",
         "|---|---|" + "--:|" * len(sizes),
     ]
-    for page, label in pages:
+    for page, label in pages_of(runs):
         for reader in ("logged-out", "logged-in"):
             cells = []
             for size in sizes:
@@ -83,13 +132,10 @@ def plot(runs: dict[int, dict]) -> None:
                     r for r in runs[size]["rows"] if r["page"] == page and r["reader"] == reader
                 ]
                 cells.append(
-                    f"{match[0]['wrk']['p50_ms']:.1f} ms ({match[0]['wrk']['rps']:,.0f}/s)"
-                    if match
-                    else "—"
+                    f"{match[0]['p50_ms']:.1f} ms ({match[0]['rps']:,.0f}/s)" if match else "—"
                 )
             lines.append(f"| {label} | {reader} | " + " | ".join(cells) + " |")
-    (RESULTS / "growth.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {RESULTS / 'growth.png'} and {RESULTS / 'growth.md'}")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -98,11 +144,14 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--plot-only", action="store_true")
     args = parser.parse_args()
+    runs = stored_runs()
     if not args.plot_only:
+        from load import run_paths  # benchmarks/load.py, beside this file
+
         for size in args.sizes:
             command = [
                 sys.executable,
-                str(Path(__file__).with_name("load.py")),
+                str(HERE / "load.py"),
                 "--rfps",
                 str(size),
                 "--duration",
@@ -110,7 +159,18 @@ def main() -> None:
             ]
             print("$", " ".join(command), flush=True)
             subprocess.run(command, check=True)  # noqa: S603 - our own script, fixed args
-    plot(latest_runs())
+            runs[size] = slim(json.loads(run_paths(size)[1].read_text()))
+        save_runs(runs)
+    if not runs:
+        raise SystemExit(
+            f"No figures yet in {FIGURES.relative_to(HERE.parent)}: run without --plot-only."
+        )
+    plot(runs)
+    (RESULTS / "growth.md").write_text(table(runs))
+    print(
+        "wrote benchmarks/results/growth.png and growth.md"
+        + ("" if args.plot_only else ", growth.json")
+    )
 
 
 if __name__ == "__main__":

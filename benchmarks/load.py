@@ -33,9 +33,11 @@ What one run does:
    requests per second, p50 and p99 come from wrk's latency distribution.
 6. Serves and measures hello world again, and divides every page's rate by the mean of the two
    hello world rates (the machine is shared and noisy; the two show how much it drifted).
-7. Writes ``benchmarks/results/<UTC time>-<rfps>.md`` and ``.json`` (the raw figures, with the
-   size, for plotting growth) and, at the default size, copies the table to
-   ``benchmarks/results/latest.md``.
+7. Writes the table and the raw figures to ``benchmarks/.data/load-<rfps>.md`` and ``.json``
+   (overwritten by the next run of that size, never committed; ``growth.py`` reads the JSON) and,
+   at the default size, the table to ``benchmarks/results/latest.md``, replacing the last one.
+   Nothing written names a path, host or user of the machine: the database appears as a path
+   relative to the repository (or its file name, or its kind and name).
 
 The server runs with ``RATELIMIT_DISABLED=1`` (so logging in is never throttled), a fixed
 ``SECRET_KEY``, and the page cache as in production (``PAGE_CACHE_ENTRIES`` left to its default):
@@ -237,6 +239,43 @@ def _render_url(url: str) -> str:
     from rfp_portal.config import normalise_database_url
 
     return sa.make_url(normalise_database_url(url)).render_as_string(hide_password=True)
+
+
+def describe_database(url: str) -> str:
+    """The database for a report, without the machine's paths, host names or user names.
+
+    A SQLite file inside the repository appears by its path relative to the repository (another
+    SQLite file by its name); any other database by its kind and its database name.
+    """
+    import sqlalchemy as sa
+
+    from rfp_portal.config import normalise_database_url
+
+    parsed = sa.make_url(normalise_database_url(url))
+    backend = parsed.get_backend_name()
+    if backend != "sqlite":
+        return f"{backend} database {parsed.database or '(default)'}"
+    if not parsed.database or parsed.database == ":memory:":
+        return "sqlite in memory"
+    path = Path(parsed.database)
+    try:
+        return f"sqlite:///{path.resolve().relative_to(ROOT)}"
+    except ValueError:
+        return f"sqlite file {path.name}"
+
+
+def public_command(argv: list[str]) -> str:
+    """The command as run, with the database URL (which may name paths, hosts, users) described."""
+    words, hide_next = [], False
+    for word in argv:
+        if hide_next:
+            word, hide_next = describe_database(word), False
+        elif word == "--database-url":
+            hide_next = True
+        elif word.startswith("--database-url="):
+            word = "--database-url=" + describe_database(word.split("=", 1)[1])
+        words.append(shlex.quote(word))
+    return " ".join([".venv/bin/python benchmarks/load.py", *words])
 
 
 def prepare_dataset(args) -> tuple[str, dict, bool]:
@@ -533,7 +572,9 @@ def mapped_heavy_libraries(pid: int) -> list[str]:
     for line in maps.splitlines():
         path = line.split()[-1] if len(line.split()) >= 6 else ""
         if any(f"/{name}/" in path for name in HEAVY):
-            found.add(path.split("site-packages/", 1)[-1])
+            # Relative to the installed packages, never the machine's absolute path.
+            match = re.search(r"(?:site|dist)-packages/(.+)", path)
+            found.add(match.group(1) if match else Path(path).name)
     return sorted(found)
 
 
@@ -739,8 +780,7 @@ def run(args) -> Report:
 
     report = Report(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        command=".venv/bin/python benchmarks/load.py"
-        + "".join(f" {shlex.quote(a)}" for a in args.argv),
+        command=public_command(args.argv),
         machine=machine_info(wrk, summary, database_url),
         settings={
             "rfps": args.rfps,
@@ -753,7 +793,7 @@ def run(args) -> Report:
             + shlex.join(gunicorn_command(args, 0, "rfp_portal:create_app()")[3:]).replace(
                 "127.0.0.1:0", "127.0.0.1:PORT"
             ),
-            "database": _render_url(database_url),
+            "database": describe_database(database_url),
         },
         dataset={
             key: summary.get(key)
@@ -802,14 +842,14 @@ def _mib(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f}"
 
 
-def markdown(report: Report, json_name: str) -> str:
+def markdown(report: Report) -> str:
     m, s, d = report.machine, report.settings, report.dataset
     hello_rps = statistics.mean(h["rps"] for h in report.hello)
     counts = ", ".join(f"{n:,} {table}" for table, n in (d.get("counts") or {}).items())
     lines = [
         f"# Load test, {s['rfps']:,} RFPs, {report.started_at}",
         "",
-        f"Command: `{report.command}` (raw figures: [{json_name}]({json_name})).",
+        f"Command: `{report.command}`.",
         "",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['platform']}, Python {m['python']}, "
         f"{m['database']}; load average at start {', '.join(map(str, m['load_average_at_start']))}",
@@ -894,17 +934,28 @@ def markdown(report: Report, json_name: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(report: Report) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = report.started_at.replace(":", "").replace("+0000", "Z").replace("-", "")
-    stem = f"{stamp}-{report.settings['rfps']}"
-    json_path = RESULTS / f"{stem}.json"
+def run_paths(rfps: int) -> tuple[Path, Path]:
+    """Where a run of this size leaves its table and raw figures (not committed; growth.py)."""
+    return DATA / f"load-{rfps}.md", DATA / f"load-{rfps}.json"
+
+
+def write_results(report: Report) -> list[Path]:
+    """Write the run's table and raw figures; at the default size, replace results/latest.md.
+
+    Only ``latest.md`` goes under ``benchmarks/results/`` (committed): one file, overwritten, no
+    timestamped copies. Growth runs at other sizes stay in ``benchmarks/.data/``.
+    """
+    md_path, json_path = run_paths(report.settings["rfps"])
+    DATA.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(asdict(report), indent=2) + "\n")
-    text = markdown(report, json_path.name)
-    (RESULTS / f"{stem}.md").write_text(text)
-    if report.settings["rfps"] == DEFAULT_RFPS:  # growth runs at other sizes keep their own files
+    text = markdown(report)
+    md_path.write_text(text)
+    written = [md_path, json_path]
+    if report.settings["rfps"] == DEFAULT_RFPS:
+        RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "latest.md").write_text(text)
-    return RESULTS / f"{stem}.md"
+        written.append(RESULTS / "latest.md")
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -939,10 +990,10 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     sys.path.insert(0, str(ROOT))
     report = run(args)
-    path = write_results(report)
+    written = write_results(report)
     print()
-    print(path.read_text())
-    log(f"Written to {path.relative_to(ROOT)} (and results/latest.md at the default size)")
+    print(written[0].read_text())
+    log("Written to " + ", ".join(str(path.relative_to(ROOT)) for path in written))
     return 0
 
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from rfp_portal import migrate
-from rfp_portal.db import get_engine, get_session, utcnow
+from rfp_portal import clock, migrate
+from rfp_portal.db import get_engine, get_session
 from rfp_portal.models import Role, User
 from rfp_portal.services import DomainError
 from rfp_portal.services.accounts import register_user, set_role
@@ -151,7 +151,7 @@ def backup_command(path: Path | None) -> None:
     """
     from rfp_portal import backup
 
-    now = utcnow()
+    now = clock.now()
     default = backup.default_backup_path(Path(current_app.instance_path), now)
     if path is None:
         path = default

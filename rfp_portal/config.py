@@ -91,7 +91,7 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
             h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
         ]
         or None,
-        # Whole pages for logged-out readers (rfp_portal/page_cache.py); 0 entries turns it off.
+        # Whole pages for logged-out readers (rfp_portal/page_cache/); 0 entries turns it off.
         "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", 2000)),
         "PAGE_CACHE_BYTES": int(os.environ.get("PAGE_CACHE_BYTES", 64 * 1024 * 1024)),
         "PAGE_CACHE_SECONDS": float(os.environ.get("PAGE_CACHE_SECONDS", 60)),

@@ -5,7 +5,7 @@ app context, which rolls back anything left uncommitted.
 """
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g
@@ -66,10 +66,6 @@ def insert_for(session: Session):
     return {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
         session.get_bind().dialect.name
     ]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> sa.Engine:

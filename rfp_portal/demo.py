@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal import search
-from rfp_portal.db import Base, utcnow
+from rfp_portal import clock, search
+from rfp_portal.db import Base
 from rfp_portal.models import Compute, Difficulty, Plot, Role, User
 from rfp_portal.services.accounts import register_user
 from rfp_portal.services.plots import add_example_plot, add_sketch
@@ -341,7 +341,7 @@ def load(session: Session, store: ImageStore) -> str:
             password=DEMO_PASSWORD,
             role=role,
         )
-    now = utcnow()
+    now = clock.now()
     rfps = []
     for index, spec in enumerate(RFPS):
         draft = RfpDraft(

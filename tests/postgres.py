@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the test session (see RECIPES.md)."""
+"""A throwaway PostgreSQL server for the test session (README.md, "Quick start": `make test`)."""
 
 from __future__ import annotations
 

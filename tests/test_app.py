@@ -82,6 +82,7 @@ def test_healthz_is_503_when_the_database_does_not(tmp_path):
     assert app.test_client().get("/healthz").status_code == 503
 
 
+@pytest.mark.engine_independent  # error pages
 def test_error_pages_never_show_a_stack_trace(app, web):
     app.config["PROPAGATE_EXCEPTIONS"] = False  # behave as in production, not as under test
 
@@ -101,6 +102,7 @@ def test_error_pages_never_show_a_stack_trace(app, web):
         assert f"Error {code}" in html and "<h1>" in html and "Browse RFPs" in html
 
 
+@pytest.mark.engine_independent  # error pages
 def test_405_and_400_pages(web):
     response = web.client.put("/rfps")
     assert response.status_code == 405 and "Error 405" in response.get_data(as_text=True)
@@ -108,6 +110,7 @@ def test_405_and_400_pages(web):
     assert response.status_code == 400 and "Error 400" in response.get_data(as_text=True)
 
 
+@pytest.mark.engine_independent  # refused before any query
 def test_a_huge_request_body_gets_the_413_page(web, make):
     make.user("ada")
     web.login("ada")
@@ -119,6 +122,7 @@ def test_a_huge_request_body_gets_the_413_page(web, make):
     assert "too large" in response.get_data(as_text=True)
 
 
+@pytest.mark.engine_independent  # response headers
 def test_security_headers(web):
     response = web.get("/")
     csp = response.headers["Content-Security-Policy"]

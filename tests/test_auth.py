@@ -44,6 +44,7 @@ def test_register_logs_in_and_stores_a_slow_hash(web, app):
         ({"display_name": ""}, "display_name", "Enter the name"),
     ],
 )
+@pytest.mark.engine_independent  # form validation
 def test_register_errors_sit_beside_the_field_and_keep_input(web, change, field, message):
     response = web.post("/register", {**NEW_PERSON, **change}, form_url="/register")
     html = response.get_data(as_text=True)
@@ -82,18 +83,21 @@ def test_wrong_password_gives_one_message_for_both_cases(web, make):
     assert 'value="ada"' in wrong  # the login is kept
 
 
+@pytest.mark.engine_independent  # cookies
 def test_remember_me_sets_a_long_lived_cookie(web, make):
     make.user("ada")
     web.login("ada", remember="y")
     assert web.client.get_cookie("remember_token") is not None
 
 
+@pytest.mark.engine_independent  # cookies
 def test_without_remember_me_there_is_no_remember_cookie(web, make):
     make.user("ada")
     web.login("ada")
     assert web.client.get_cookie("remember_token") is None
 
 
+@pytest.mark.engine_independent  # cookies
 def test_session_cookie_is_httponly_and_lax(web, make):
     make.user("ada")
     response = web.login("ada")
@@ -123,6 +127,7 @@ def test_deactivating_an_account_ends_its_sessions(web, make, app):
     assert web.get("/rfps/new").status_code == 302
 
 
+@pytest.mark.engine_independent  # CSRF
 def test_logout_is_a_post_with_csrf(web, make):
     make.user("ada")
     web.login("ada")
@@ -134,6 +139,7 @@ def test_logout_is_a_post_with_csrf(web, make):
 
 
 @pytest.mark.parametrize("target", ["/rfps", "/rfps?page=2", "/users/ada"])
+@pytest.mark.engine_independent  # parsing ?next=
 def test_next_redirects_to_a_path_on_this_site(web, make, target):
     make.user("ada")
     response = web.post(f"/login?next={target}", {"login": "ada", "password": PASSWORD})
@@ -157,6 +163,7 @@ def test_next_redirects_to_a_path_on_this_site(web, make, target):
         "x" * 5000,
     ],
 )
+@pytest.mark.engine_independent  # parsing ?next=
 def test_malformed_next_goes_home(web, make, target):
     make.user("ada")
     response = web.client.post(

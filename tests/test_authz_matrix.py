@@ -1,8 +1,8 @@
 """The authorisation matrix: every route of the portal × visitor, member, owner, organiser, admin.
 
-PRODUCT.md promises that "every write checks who owns the thing"; this file proves it route by
-route. ``MATRIX`` lists, for every rule in ``app.url_map`` and each of its methods, what each of
-five people gets:
+SECURITY.md promises "Nobody acts as another person": every write checks who may make it; this
+file proves it route by route. ``MATRIX`` lists, for every rule in ``app.url_map`` and each of
+its methods, what each of five people gets:
 
 - *visitor*: not logged in;
 - *member*: registered, owns nothing here (a stranger to every object);
@@ -75,7 +75,7 @@ from rfp_portal.services.notifications import notify
 from rfp_portal.services.plots import add_example_plot
 from rfp_portal.services.rfps import RfpDraft, submit_rfp
 from rfp_portal.storage import get_store
-from rfp_portal.web import claim_policy, now
+from rfp_portal.web.context import claim_policy, now
 from tests import images
 from tests.conftest import FAST_HASH, PASSWORD, Web, create_schema
 
@@ -881,7 +881,7 @@ MATRIX: list[Row] = [
     ),
     Row("plots.new", "GET", "/rfps/{rfp}/plots/new/example", owner_only(PAGE)),
     Row("plots.thumb", "GET", "/plots/{plot}/thumb", everyone(PAGE)),
-    # RFPs: only the author edits (PRODUCT.md: organisers withdraw any RFP, they do not rewrite it)
+    # RFPs: only the author edits (SECURITY.md, 1: organisers withdraw any RFP, do not rewrite it)
     Row("rfps.edit", "GET", "/rfps/{rfp}/edit", owner_only(PAGE)),
     Row(
         "rfps.edit",

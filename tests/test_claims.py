@@ -212,6 +212,7 @@ def test_expiry_days_are_configurable(web, app, make, clock):
     assert "Expired" in page(web, rfp_id)
 
 
+@pytest.mark.engine_independent  # form validation
 def test_progress_needs_text_and_keeps_it_on_error(web, app, make, clock):
     rfp_id = make.rfp(make.user("author"))
     make.user("ada")
@@ -340,6 +341,7 @@ def test_deliver_then_accept_completes_the_rfp_with_plots_side_by_side(
         ({"alt_text": ""}, "alt_text", "Describe the plot"),
     ],
 )
+@pytest.mark.engine_independent  # form validation
 def test_bad_deliveries_get_form_errors(web, app, working, changes, field, message):
     c = the_claim(app)
     response = deliver(web, c.id, **changes)
@@ -520,9 +522,9 @@ def test_marking_notifications_read_needs_login_and_csrf(web, app, working):
     assert web.client.post("/notifications/read").status_code == 400
 
 
+@pytest.mark.demo_data
 def test_demo_data_has_claims_in_every_state_and_threads(app, web):
-    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
-    from rfp_portal.web import claim_policy
+    from rfp_portal.web.context import claim_policy
 
     with app.test_request_context():
         policy = claim_policy()

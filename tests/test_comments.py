@@ -155,6 +155,7 @@ def test_comment_writes_need_csrf(web, app, thread, route):
     assert len(comments_in_db(app)) == 1
 
 
+@pytest.mark.engine_independent  # form validation
 def test_bad_comments_get_a_message_and_keep_the_text(web, app, thread):
     response = comment(web, thread, "x" * 10_001)
     assert response.status_code == 422 and "under 10,000 characters" in response.get_data(
@@ -169,6 +170,7 @@ def test_bad_comments_get_a_message_and_keep_the_text(web, app, thread):
     assert len(comments_in_db(app)) == 1
 
 
+@pytest.mark.engine_independent  # rendering
 def test_comment_attacks_never_reach_the_page(web, app, thread):
     from tests.test_rfps import ATTACKS, assert_safe
 

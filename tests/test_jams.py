@@ -25,11 +25,15 @@ def other_client(app) -> Web:
     return Web(app.test_client())
 
 
-@pytest.fixture
-def organiser(web, make):
+def log_in_an_organiser(web, make) -> Web:
     make.user("host", role=Role.ORGANISER)
     web.login("host")
     return web
+
+
+@pytest.fixture
+def organiser(web, make):
+    return log_in_an_organiser(web, make)
 
 
 def schedule(web, **changes):
@@ -124,8 +128,9 @@ def test_the_ics_feed_round_trips_every_start_to_the_minute_across_dst(organiser
     assert [str(e["uid"]) for e in single.walk("VEVENT")] == [str(by_number[3]["uid"])]
 
 
-def test_jams_list_upcoming_and_past(organiser, app):
-    app.config["CLOCK"] = lambda: datetime(2021, 7, 1, tzinfo=UTC)
+def test_jams_list_upcoming_and_past(app, web, make, clock):
+    clock.now = datetime(2021, 7, 1, tzinfo=UTC)  # before logging in, so the session is from then
+    organiser = log_in_an_organiser(web, make)
     schedule(organiser, number="2", starts_at="2021-06-02T16:00")
     schedule(organiser, number="3")
     html = other_client(app).get("/jams").get_data(as_text=True)
@@ -162,6 +167,7 @@ def test_editing_a_jam(organiser, app):
         ({"title": ""}, "title", "Give the Jam a title"),
     ],
 )
+@pytest.mark.engine_independent  # form validation
 def test_bad_jam_input_gets_a_message(organiser, app, changes, field, message):
     response = schedule(organiser, **changes)
     html = response.get_data(as_text=True)
@@ -270,6 +276,7 @@ def test_an_organiser_links_any_rfp_and_a_stranger_cannot(app, make, organiser, 
 
 
 @pytest.mark.parametrize("field", ["slides_url", "recording_url"])
+@pytest.mark.engine_independent  # form validation
 def test_javascript_slides_and_recording_links_are_refused(app, jam_and_rfp, field):
     jam_id, rfp_id = jam_and_rfp
     author = other_client(app)
@@ -287,8 +294,8 @@ def test_an_unknown_jam_is_a_form_error_or_404(app, jam_and_rfp, web):
         assert web.get(url).status_code == 404
 
 
+@pytest.mark.demo_data
 def test_demo_data_has_the_community_jams_and_an_upcoming_one(app, web):
-    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
     jams = jams_in_db(app)
     starts = {j.number: j.starts_at for j in jams}
     assert starts[1] == datetime(2021, 3, 31, 23, 0, tzinfo=UTC)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from rfp_portal import create_app
-from tests.conftest import Web
+from tests.conftest import Web, share_compiled_templates
 from tests.images import png
 from tests.test_plots import upload
+
+# Throttling counts in memory (RATELIMIT_STORAGE_URI), never in the database: one engine will do.
+pytestmark = pytest.mark.engine_independent
 
 LIMITS = {
     "RATE_LIMIT_LOGIN_PER_CLIENT": "4 per minute",
@@ -34,6 +37,7 @@ def app(database_url, tmp_path):
             **LIMITS,
         }
     )
+    share_compiled_templates(app)
     yield app
     app.extensions["rfp_db"]["engine"].dispose()
 

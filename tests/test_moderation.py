@@ -46,6 +46,7 @@ def test_the_password_rule(password, problem):
         assert found is not None and problem in found
 
 
+@pytest.mark.engine_independent  # form validation
 def test_registration_refuses_a_common_password_with_a_clear_message(app, web):
     response = web.post(
         "/register",
@@ -96,6 +97,7 @@ def test_changing_the_password_ends_every_other_session(app, make):
         ({"current": PASSWORD, "password": "ada"}, "Use 10 to 200"),
     ],
 )
+@pytest.mark.engine_independent  # form validation
 def test_a_refused_password_change_keeps_the_old_password(app, web, make, fields, message):
     make.user("ada")
     web.login("ada")

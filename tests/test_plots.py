@@ -88,6 +88,7 @@ def post_sketch(web, rfp_id, **changes):
         ("webp", images.webp, "image/webp"),
     ],
 )
+@pytest.mark.engine_independent  # image processing
 def test_good_images_are_accepted_reencoded_and_thumbnailed(
     web, app, owned_rfp, name, make_bytes, content_type
 ):
@@ -105,6 +106,7 @@ def test_good_images_are_accepted_reencoded_and_thumbnailed(
     assert {p.name for p in stored_files(app)} == {plot.image_key, plot.thumb_key}
 
 
+@pytest.mark.engine_independent  # image processing
 def test_jpeg_with_exif_orientation_6_is_stored_upright_without_exif(web, app, owned_rfp):
     upload(web, owned_rfp, images.jpeg_rotated(), filename="photo.jpg")
     (plot,) = plots_in_db(app)
@@ -116,6 +118,7 @@ def test_jpeg_with_exif_orientation_6_is_stored_upright_without_exif(web, app, o
         assert red > 200 and green < 60  # the red band, once on the left, is now at the top
 
 
+@pytest.mark.engine_independent  # image processing
 def test_large_images_get_a_thumbnail_of_at_most_480_pixels(web, app, owned_rfp):
     upload(web, owned_rfp, images.png(2000, 1000))
     (plot,) = plots_in_db(app)
@@ -147,6 +150,7 @@ HOSTILE = [
 @pytest.mark.parametrize(
     ("name", "make_bytes", "filename", "message"), HOSTILE, ids=[h[0] for h in HOSTILE]
 )
+@pytest.mark.engine_independent  # image checks
 def test_hostile_uploads_get_a_form_error_and_nothing_is_stored(
     web, app, owned_rfp, name, make_bytes, filename, message
 ):
@@ -159,6 +163,7 @@ def test_hostile_uploads_get_a_form_error_and_nothing_is_stored(
     assert stored_files(app) == []
 
 
+@pytest.mark.engine_independent  # form validation
 def test_caption_and_alt_text_are_required(web, app, owned_rfp):
     response = upload(web, owned_rfp, images.png(), caption="", alt_text="")
     html = response.get_data(as_text=True)
@@ -244,6 +249,7 @@ def test_a_sketch_from_pasted_csv(web, app, owned_rfp):
         ({"chart": "pie"}, "chart", "Not a valid choice"),
     ],
 )
+@pytest.mark.engine_independent  # sketch parsing
 def test_bad_sketches_get_a_form_error_never_a_500(web, app, owned_rfp, changes, field, message):
     response = post_sketch(web, owned_rfp, **changes)
     html = response.get_data(as_text=True)
@@ -252,6 +258,7 @@ def test_bad_sketches_get_a_form_error_never_a_500(web, app, owned_rfp, changes,
     assert plots_in_db(app) == [] and stored_files(app) == []
 
 
+@pytest.mark.engine_independent  # drawing
 def test_preview_draws_without_saving(web, app, owned_rfp):
     data = sketch_data()
     data.pop("save")
@@ -426,6 +433,7 @@ def test_unknown_plots_are_404(web, owned_rfp):
 # -- serving -----------------------------------------------------------------------------------
 
 
+@pytest.mark.engine_independent  # headers
 def test_images_are_served_with_their_type_nosniff_a_long_cache_and_a_stable_etag(
     web, app, owned_rfp
 ):
@@ -472,6 +480,7 @@ def test_listing_shows_each_rfps_first_plot_as_a_thumbnail_with_fixed_queries(
     assert five.count == one.count
 
 
+@pytest.mark.engine_independent  # imports
 def test_pages_and_images_never_load_pillow_or_matplotlib(app, web, owned_rfp, tmp_path):
     """A fresh process serves an RFP page, the listing and images without importing either."""
     upload(web, owned_rfp, images.png())
@@ -511,8 +520,8 @@ def test_a_failed_commit_leaves_no_files_behind(web, app, owned_rfp, monkeypatch
     assert plots_in_db(app) == [] and stored_files(app) == []
 
 
+@pytest.mark.demo_data
 def test_demo_data_has_sketches_and_examples(app, web):
-    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
     kinds = {p.kind for p in plots_in_db(app)}
     assert kinds == {PlotKind.SKETCH, PlotKind.EXAMPLE, PlotKind.RESULT}
     html = web.get("/rfps?state=all").get_data(as_text=True)
@@ -521,6 +530,8 @@ def test_demo_data_has_sketches_and_examples(app, web):
         assert web.get(f"/plots/{plot.id}/thumb").status_code == 200
 
 
+@pytest.mark.engine_independent  # drawing
+@pytest.mark.production_bounds
 def test_log_bars_hand_drawn_are_drawn_quickly_and_saved(web, app, owned_rfp):
     """Bars from 0 on a log axis once took minutes and gigabytes; they now start below the data."""
     response = post_sketch(
@@ -529,6 +540,7 @@ def test_log_bars_hand_drawn_are_drawn_quickly_and_saved(web, app, owned_rfp):
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
+@pytest.mark.engine_independent  # image processing
 def test_metadata_and_colour_profiles_are_stripped_and_16_bit_grey_kept(web, app, owned_rfp):
     upload(web, owned_rfp, images.png_with_icc_profile(), caption="with a profile")
     upload(web, owned_rfp, images.png_16_bit_grey(), caption="sixteen bits")
@@ -540,6 +552,7 @@ def test_metadata_and_colour_profiles_are_stripped_and_16_bit_grey_kept(web, app
         assert 140 < value < 170  # 40,000 / 256 ≈ 156, not clipped to white
 
 
+@pytest.mark.production_bounds
 def test_work_that_runs_too_long_is_stopped_with_a_message():
     from rfp_portal.rendering.images import ImageRejected, process_upload
     from rfp_portal.rendering.sketch import SketchError, draw_sketch
@@ -567,6 +580,9 @@ def test_removing_a_file_waits_for_a_request_about_to_reuse_it(app, make, web, o
     upload(web, owned_rfp, data)
     (first,) = plots_in_db(app)
     b_has_put, a_is_collecting = threading.Event(), threading.Event()
+    # On SQLite, A cannot even write its deletion while B's insert holds the database's one write
+    # lock, so A reaches its clean-up only after B commits, and B waiting for it is in vain.
+    wait_for_a = 1 if app.config["DATABASE_URL"].startswith("sqlite") else 10
     outcome = {}
 
     def request_b():
@@ -578,7 +594,7 @@ def test_removing_a_file_waits_for_a_request_about_to_reuse_it(app, make, web, o
                 session, store, rfp=rfp, actor=owner, data=data, caption="again", alt_text="again"
             )
             b_has_put.set()
-            a_is_collecting.wait(10)
+            a_is_collecting.wait(wait_for_a)
             threading.Event().wait(0.3)  # A is now blocked on the lock B holds
             session.commit()
             store.release()
@@ -603,6 +619,7 @@ def test_removing_a_file_waits_for_a_request_about_to_reuse_it(app, make, web, o
     assert web.get(f"/plots/{outcome['b']}/image").status_code == 200
 
 
+@pytest.mark.production_bounds
 def test_the_processor_time_bound_ignores_waiting_and_stops_spinning():
     """A child that waits is not charged for it; one that computes is stopped by its CPU use."""
     import time as _time

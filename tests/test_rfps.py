@@ -69,7 +69,7 @@ def test_pages_show_stored_html_without_rendering_again(web, app, make, monkeypa
         raise AssertionError("Markdown rendered on a page view")
 
     monkeypatch.setattr(md, "render_markdown", refuse)
-    monkeypatch.setattr("rfp_portal.services.rfps.render_markdown", refuse)
+    monkeypatch.setattr("rfp_portal.services.text.render_markdown", refuse)
     for url in (f"/rfps/{rfp_id}", "/rfps", "/"):
         assert web.get(url).status_code == 200
     assert "<strong>bold</strong>" in web.get(f"/rfps/{rfp_id}").get_data(as_text=True)
@@ -207,6 +207,7 @@ def test_a_logged_in_stranger_gets_403_and_nothing_changes(web, app, make, url):
 
 
 @pytest.mark.parametrize("index", range(len(ROUTE_NAMES)), ids=ROUTE_NAMES)
+@pytest.mark.engine_independent  # CSRF, before any query
 def test_every_write_is_refused_without_a_csrf_token(web, app, make, index):
     rfp_id = make.rfp(make.user("owner"), title="Untouched")
     web.login("owner")
@@ -242,6 +243,7 @@ def test_every_write_is_refused_without_a_csrf_token(web, app, make, index):
         ({"claim_cap": "many"}, "claim_cap", "Not a valid integer"),
     ],
 )
+@pytest.mark.engine_independent  # form validation
 def test_bad_input_gives_a_message_beside_the_field_and_keeps_the_rest(
     web, app, author, changes, field, message
 ):
@@ -257,6 +259,7 @@ def test_bad_input_gives_a_message_beside_the_field_and_keeps_the_rest(
         assert get_session().scalar(sa.select(sa.func.count()).select_from(Rfp)) == 0
 
 
+@pytest.mark.engine_independent  # form validation
 def test_an_empty_form_lists_every_missing_field(web, author):
     response = web.post("/rfps/new", {}, form_url="/rfps/new")
     html = response.get_data(as_text=True)
@@ -369,6 +372,7 @@ def assert_safe(html: str) -> None:
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.engine_independent  # rendering
 def test_markdown_attacks_never_reach_a_page(web, author, attack):
     response = submit(web, big_picture=attack, first_plot=attack, summary="safe summary")
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
@@ -377,6 +381,7 @@ def test_markdown_attacks_never_reach_a_page(web, author, attack):
     assert_safe(web.get("/rfps").get_data(as_text=True))
 
 
+@pytest.mark.engine_independent  # rendering
 def test_titles_and_tags_are_escaped_everywhere(web, author):
     response = submit(
         web, title="<script>alert(1)</script>", summary="<img src=x onerror=alert(1)>"
@@ -387,6 +392,7 @@ def test_titles_and_tags_are_escaped_everywhere(web, author):
         assert_safe(web.get(url).get_data(as_text=True))
 
 
+@pytest.mark.engine_independent  # rendering
 def test_math_renders_as_mathml_and_bad_math_shows_its_source(web, author):
     response = submit(
         web, first_plot="Inline $\\frac{a}{b}$, display $$\\sum_i x_i$$ and broken $\\frac{$."
@@ -441,6 +447,7 @@ def test_the_write_route_lists_cover_every_post_route(app):
 
 
 @pytest.mark.parametrize("url", ["/register", "/login"])
+@pytest.mark.engine_independent  # CSRF, before any query
 def test_public_forms_are_refused_without_a_csrf_token(web, app, url):
     from rfp_portal.models import User
 
@@ -461,6 +468,8 @@ def test_public_forms_are_refused_without_a_csrf_token(web, app, url):
 # -- found in review: inputs that once gave a 500 or misbehaved ---------------------------------
 
 
+@pytest.mark.engine_independent  # rendering bound
+@pytest.mark.production_bounds
 def test_markdown_that_would_take_minutes_is_refused_in_seconds(web, app, author):
     response = submit(web, big_picture="[" * 19_999, first_plot="x")
     assert response.status_code == 422
@@ -470,6 +479,8 @@ def test_markdown_that_would_take_minutes_is_refused_in_seconds(web, app, author
         assert get_session().scalar(sa.select(sa.func.count()).select_from(Rfp)) == 0
 
 
+@pytest.mark.engine_independent  # rendering bound
+@pytest.mark.production_bounds
 def test_long_ordinary_markdown_still_renders(web, author):
     text = "A paragraph with a [link](https://example.org) and $x_i^2$.\n\n" * 150
     response = submit(web, big_picture=text)
@@ -488,6 +499,7 @@ def test_long_ordinary_markdown_still_renders(web, author):
         ("/rfps/new", "title"),
     ],
 )
+@pytest.mark.engine_independent  # form parsing
 def test_a_file_sent_in_place_of_text_is_not_a_500(web, make, url, field):
     import io
 
@@ -507,6 +519,7 @@ NEW_PERSON_FIELDS = {
 }
 
 
+@pytest.mark.engine_independent  # form validation
 def test_a_400_digit_claim_cap_is_a_form_error(web, author):
     response = submit(web, claim_cap="9" * 400)
     assert response.status_code == 422
@@ -546,6 +559,7 @@ def test_usernames_with_a_trailing_newline_are_refused_and_not_found(web, make):
         ("$`code`$", "klzzwxh"),
     ],
 )
+@pytest.mark.engine_independent  # rendering
 def test_math_cannot_carry_markup_of_its_own(web, author, markdown, forbidden):
     response = submit(web, first_plot=markdown)
     html = web.get(response.headers["Location"]).get_data(as_text=True)
@@ -576,3 +590,29 @@ def test_behind_a_proxy_https_is_seen_as_https(database_url, tmp_path):
     assert "Strict-Transport-Security" in response.headers
     plain = app.test_client().get("/")
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_is_author_is_true_only_for_the_person_who_wrote_the_rfp():
+    from flask_login import AnonymousUserMixin
+
+    from rfp_portal.models import User
+
+    rfp = Rfp(author_id=1, state=RfpState.OPEN)
+    author = User(id=1, active=True, role=Role.MEMBER)
+    stranger = User(id=2, active=True, role=Role.MEMBER)
+    organiser = User(id=3, active=True, role=Role.ORGANISER)
+    assert rfp.is_author(author) is True
+    assert rfp.is_author(stranger) is False
+    assert rfp.is_author(organiser) is False  # organisers manage an RFP; they did not write it
+    assert rfp.is_author(AnonymousUserMixin()) is False
+    assert rfp.is_author(None) is False
+
+
+def test_only_an_organiser_withdrawing_another_s_rfp_is_asked_why(web, make):
+    rfp_id = make.rfp(make.user("owner"))
+    make.user("boss", role=Role.ORGANISER)
+    web.login("owner")
+    assert 'name="reason"' not in web.get(f"/rfps/{rfp_id}/withdraw").get_data(as_text=True)
+    web.logout()
+    web.login("boss")
+    assert 'name="reason"' in web.get(f"/rfps/{rfp_id}/withdraw").get_data(as_text=True)

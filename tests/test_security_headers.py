@@ -7,6 +7,9 @@ import pytest
 from rfp_portal import create_app
 from tests.conftest import CSRF_INPUT, PASSWORD, Factory, Web
 
+# Headers and cookies are set on every response whatever the database: one engine will do.
+pytestmark = pytest.mark.engine_independent
+
 CSP_DIRECTIVES = [
     "default-src 'self'",
     "object-src 'none'",

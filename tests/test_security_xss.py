@@ -420,6 +420,7 @@ def test_each_payload_renders_to_safe_html(payload):
     assert_render_safe(payload)
 
 
+@pytest.mark.production_bounds
 def test_the_whole_corpus_at_once_renders_safely_in_the_bounded_child_process():
     """Longer texts render in a child process with a time limit: that path is checked too."""
     text = "\n\n".join(payload for _, payload in PAYLOADS)
@@ -637,27 +638,6 @@ JAM_FORM = {
 }
 
 
-class SessionWeb(Web):
-    """A client that reads its CSRF token from a real page once and reuses it for the session.
-
-    The token lives as long as the session (``WTF_CSRF_TIME_LIMIT`` is None), so fetching a page
-    before every post, as :class:`Web` does, would only make these tests slower.
-    """
-
-    token: str | None = None
-
-    def csrf_token(self, url: str | None = None) -> str:
-        if self.token is None:
-            self.token = super().csrf_token(url)
-        return self.token
-
-    def login(self, username: str, *args, **kwargs):
-        self.token = None
-        response = super().login(username, *args, **kwargs)
-        self.token = None  # logging in may start a new session
-        return response
-
-
 @dataclass
 class Site:
     """The people of one test, each with their own logged-in client, and the pages to check."""
@@ -671,7 +651,7 @@ class Site:
         if username not in self.people:
             if username != "visitor":
                 self.make.user(username, role=role)
-            web = SessionWeb(self.app.test_client())
+            web = Web(self.app.test_client())  # it reuses its CSRF token while it can
             if username != "visitor":
                 assert web.login(username).status_code == 302
             self.people[username] = web

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy.orm import selectinload
 
 from rfp_portal.api import serialize
@@ -18,10 +18,12 @@ from rfp_portal.api.openapi import openapi_document
 from rfp_portal.api.params import jam_listing_args, rfp_listing_args
 from rfp_portal.db import get_session
 from rfp_portal.models import Claim, Jam, Presentation, Rfp
+from rfp_portal.models.jam import with_agenda
 from rfp_portal.pagination import Page
+from rfp_portal.rfps.pages import listing_page
 from rfp_portal.rfps.queries import rfp_listing
-from rfp_portal.rfps.routes import listing_page
-from rfp_portal.web import claim_policy, now
+from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.views import one_or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -60,17 +62,16 @@ def rfps():
 def rfp(rfp_id: int):
     """One RFP with its text, plots, claims, results and presentations. :raise 404: if missing."""
     moment, policy = now(), claim_policy()
-    found = get_session().scalar(
+    found = one_or_404(
         rfp_listing(moment, policy)
         .where(Rfp.id == rfp_id)
         .options(
             selectinload(Rfp.claims).selectinload(Claim.claimant),
             selectinload(Rfp.claims).selectinload(Claim.result_plot),
             selectinload(Rfp.presentations).selectinload(Presentation.presenter),
-        )
+        ),
+        f"There is no RFP {rfp_id}.",
     )
-    if found is None:
-        abort(404, description=f"There is no RFP {rfp_id}.")
     return jsonify(serialize.rfp_detail(found, now=moment, policy=policy))
 
 
@@ -102,16 +103,10 @@ def jams():
 @bp.get("/jams/<id:number>")
 def jam(number: int):
     """One Research Jam with what was presented there. :raise 404: if there is none."""
-    found = get_session().scalar(
-        sa.select(Jam)
-        .where(Jam.number == number)
-        .options(
-            selectinload(Jam.presentations).selectinload(Presentation.rfp),
-            selectinload(Jam.presentations).selectinload(Presentation.presenter),
-        )
+    found = one_or_404(
+        sa.select(Jam).where(Jam.number == number).options(*with_agenda()),
+        f"There is no Research Jam #{number}.",
     )
-    if found is None:
-        abort(404, description=f"There is no Research Jam #{number}.")
     return jsonify(serialize.jam_detail(found, now=now()))
 
 

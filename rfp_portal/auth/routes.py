@@ -9,8 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from rfp_portal import limits
 from rfp_portal.auth.forms import LoginForm, PasswordForm, RegisterForm
 from rfp_portal.db import get_session
-from rfp_portal.services import DomainError
 from rfp_portal.services.accounts import change_password, find_user_by_login, register_user
+from rfp_portal.web.views import perform
 
 bp = Blueprint("auth", __name__)
 
@@ -40,20 +40,18 @@ def register():
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            user = register_user(
-                session,
+        done = perform(
+            lambda: register_user(
+                get_session(),
                 username=form.username.data,
                 email=form.email.data,
                 display_name=form.display_name.data,
                 password=form.password.data,
-            )
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_domain_error(error)
-        else:
-            session.commit()
+            ),
+            form=form,
+        )
+        if done:
+            user = done.value
             start_session(user)
             flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
@@ -95,16 +93,13 @@ def password():
     """Change the password; every other session and remember-me cookie of the account ends."""
     form = PasswordForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            change_password(
-                session, user=current_user, current=form.current.data, new=form.password.data
-            )
-        except DomainError as error:
-            session.rollback()
-            form.add_domain_error(error)
-        else:
-            session.commit()
+        done = perform(
+            lambda: change_password(
+                get_session(), user=current_user, current=form.current.data, new=form.password.data
+            ),
+            form=form,
+        )
+        if done:
             start_session(current_user._get_current_object())  # this device stays logged in
             flash("Your password is changed. You are logged out everywhere else.", "success")
             return redirect(url_for("users.show", username=current_user.username))

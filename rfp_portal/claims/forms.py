@@ -1,35 +1,13 @@
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
-from rfp_portal.forms import BaseForm, http_url
-from rfp_portal.models.claim import NOTE_MAX, UPDATE_MAX, URL_MAX, WRITE_UP_MAX
-from rfp_portal.plots.forms import PlotTextMixin
-
-
-class ClaimForm(BaseForm):
-    note = TextAreaField(
-        "What do you plan to try? (optional)",
-        validators=[
-            Optional(),
-            Length(max=NOTE_MAX, message=f"Keep the note under {NOTE_MAX:,} characters."),
-        ],
-        description="A sentence or two helps the author help you. Markdown works.",
-    )
-
-
-class ProgressForm(BaseForm):
-    body = TextAreaField(
-        "Progress update",
-        validators=[
-            DataRequired("Write a short update: what you tried, what you saw, what is next."),
-            Length(max=UPDATE_MAX, message=f"Keep an update under {UPDATE_MAX:,} characters."),
-        ],
-        description="Each update resets the check-in clock. Markdown works.",
-    )
+from rfp_portal.forms import BaseForm, PlotTextMixin, http_url
+from rfp_portal.models.claim import URL_MAX, WRITE_UP_MAX
 
 
 class DeliverForm(PlotTextMixin, BaseForm):
+    refusal_field = "image"  # ImageRejected says what is wrong with the result plot
     result_url = StringField(
         "Link to the result",
         validators=[

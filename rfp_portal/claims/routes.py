@@ -5,14 +5,13 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from rfp_portal import limits
-from rfp_portal.claims.forms import ClaimForm, DeliverForm, ProgressForm
+from rfp_portal.claims.forms import DeliverForm
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
+from rfp_portal.forms.rfp_page import ClaimForm, ProgressForm
 from rfp_portal.models import Claim
-from rfp_portal.plots.routes import commit_files
 from rfp_portal.rendering.images import ImageRejected
-from rfp_portal.rfps.routes import load_rfp, render_rfp_page
-from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.rfps.pages import load_rfp, render_rfp_page
 from rfp_portal.services.claims import (
     accept_delivery,
     claim_rfp,
@@ -20,20 +19,23 @@ from rfp_portal.services.claims import (
     drop_claim,
     post_progress,
 )
+from rfp_portal.services.plots import commit_with_files
 from rfp_portal.storage import get_store
-from rfp_portal.web import claim_policy, now
+from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.views import get_or_404, perform
 
 bp = Blueprint("claims", __name__)
 
 
 def load_claim(claim_id: int) -> Claim:
     """:raise 404: when there is no claim with that id."""
-    claim = get_session().get(
-        Claim, claim_id, options=[selectinload(Claim.rfp), selectinload(Claim.claimant)]
+    return get_or_404(
+        Claim,
+        claim_id,
+        "There is no claim with that number.",
+        selectinload(Claim.rfp),
+        selectinload(Claim.claimant),
     )
-    if claim is None:
-        abort(404, description="There is no claim with that number.")
-    return claim
 
 
 def back_to(claim: Claim, anchor: str | None = None):
@@ -46,23 +48,21 @@ def create(rfp_id: int):
     rfp = load_rfp(rfp_id)
     form = ClaimForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            claim = claim_rfp(
-                session,
+        done = perform(
+            lambda: claim_rfp(
+                get_session(),
                 rfp=rfp,
                 person=current_user,
                 note=form.note.data or "",
                 now=now(),
                 policy=claim_policy(),
-            )
-        except DomainError as error:
-            session.rollback()
-            form.add_domain_error(error, default_field="note")
-        else:
-            session.commit()
+            ),
+            form=form,
+            field="note",
+        )
+        if done:
             flash("You are on it! Post progress as you go; the author has been told.", "success")
-            return back_to(claim)
+            return back_to(done.value)
     return render_rfp_page(rfp, claim_form=form), 422
 
 
@@ -74,27 +74,22 @@ def progress(claim_id: int):
         abort(403, description="Only the person working on this can post progress.")
     form = ProgressForm(prefix=f"claim-{claim.id}")
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            post_progress(
-                session,
+        done = perform(
+            lambda: post_progress(
+                get_session(),
                 claim=claim,
                 person=current_user,
                 body=form.body.data,
                 now=now(),
                 policy=claim_policy(),
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            if error.field is None:  # the claim itself refuses (it expired): say so on its page
-                flash(error.message, "error")
-                return back_to(claim)
-            form.add_domain_error(error)
-        else:
-            session.commit()
+            ),
+            form=form,
+        )
+        if done:
             flash("Your update is posted; the check-in clock starts again.", "success")
+            return back_to(claim)
+        if done.error.field is None:  # the claim itself refuses (it expired): say so on its page
+            flash(done.error.message, "error")
             return back_to(claim)
     return render_rfp_page(claim.rfp, progress_forms={claim.id: form}), 422
 
@@ -107,13 +102,11 @@ def drop(claim_id: int):
         abort(403, description="Only the person working on this can drop it.")
     form = ConfirmForm()
     if form.validate_on_submit():
-        session = get_session()
-        drop_claim(session, claim=claim, person=current_user, now=now())
-        session.commit()
-        flash(
-            "You dropped the claim. Thank you for trying — the RFP is open to others again.",
-            "success",
-        )
+        if perform(lambda: drop_claim(get_session(), claim=claim, person=current_user, now=now())):
+            flash(
+                "You dropped the claim. Thank you for trying — the RFP is open to others again.",
+                "success",
+            )
         return back_to(claim, "claims")
     return render_template("claims/drop.html", claim=claim, form=form)
 
@@ -128,11 +121,11 @@ def deliver(claim_id: int):
         abort(403, description="Only the person working on this can deliver it.")
     form = DeliverForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            plot = deliver_result(
+        session, store = get_session(), get_store()
+        done = perform(
+            lambda: deliver_result(
                 session,
-                get_store(),
+                store,
                 claim=claim,
                 person=current_user,
                 result_url=form.result_url.data,
@@ -141,17 +134,14 @@ def deliver(claim_id: int):
                 caption=form.caption.data,
                 alt_text=form.alt_text.data,
                 now=now(),
-            )
-        except ImageRejected as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.image.errors = [*form.image.errors, str(error)]
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_domain_error(error)
-        else:
-            commit_files(session, [plot.image_key, plot.thumb_key])
+            ),
+            form=form,
+            refusals=(ImageRejected,),
+            commit=lambda plot: commit_with_files(
+                session, store, written=[plot.image_key, plot.thumb_key]
+            ),
+        )
+        if done:
             flash("Delivered! The author has been told. Thank you for making the plot.", "success")
             return back_to(claim)
     status = 422 if form.is_submitted() else 200
@@ -164,8 +154,6 @@ def accept(claim_id: int):
     claim = load_claim(claim_id)
     if not claim.can_accept(current_user):
         abort(403, description="Only the RFP's author can accept a delivered result.")
-    session = get_session()
-    accept_delivery(session, claim=claim, person=current_user, now=now())
-    session.commit()
-    flash("You accepted the result; the RFP is completed. Thank you both!", "success")
+    if perform(lambda: accept_delivery(get_session(), claim=claim, person=current_user, now=now())):
+        flash("You accepted the result; the RFP is completed. Thank you both!", "success")
     return back_to(claim)

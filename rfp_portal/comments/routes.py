@@ -6,13 +6,12 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from rfp_portal import limits
-from rfp_portal.comments.forms import CommentForm
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
+from rfp_portal.forms.rfp_page import CommentForm
 from rfp_portal.models import Comment, Notification
 from rfp_portal.pagination import Page
-from rfp_portal.rfps.routes import load_rfp, render_rfp_page
-from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.rfps.pages import load_rfp, render_rfp_page
 from rfp_portal.services.comments import (
     delete_comment,
     edit_comment,
@@ -20,17 +19,17 @@ from rfp_portal.services.comments import (
     set_comment_hidden,
 )
 from rfp_portal.services.notifications import mark_all_read
-from rfp_portal.web import claim_policy, now
+from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.views import get_or_404, perform
 
 bp = Blueprint("comments", __name__)
 
 
 def load_comment(comment_id: int) -> Comment:
     """:raise 404: when there is no comment with that id."""
-    comment = get_session().get(Comment, comment_id, options=[selectinload(Comment.rfp)])
-    if comment is None:
-        abort(404, description="There is no comment with that number.")
-    return comment
+    return get_or_404(
+        Comment, comment_id, "There is no comment with that number.", selectinload(Comment.rfp)
+    )
 
 
 def to_comment(comment: Comment):
@@ -45,23 +44,21 @@ def create(rfp_id: int):
     rfp = load_rfp(rfp_id)
     form = CommentForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            comment = post_comment(
-                session,
+        done = perform(
+            lambda: post_comment(
+                get_session(),
                 rfp=rfp,
                 author=current_user,
                 body=form.body.data,
                 now=now(),
                 policy=claim_policy(),
-            )
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_domain_error(error, default_field="body")
-        else:
-            session.commit()
+            ),
+            form=form,
+            field="body",
+        )
+        if done:
             flash("Your comment is posted.", "success")
-            return to_comment(comment)
+            return to_comment(done.value)
     return render_rfp_page(rfp, comment_form=form), 422
 
 
@@ -77,18 +74,14 @@ def edit(comment_id: int):
     if not form.is_submitted():
         form.body.data = comment.body_md
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            edit_comment(
-                session, comment=comment, person=current_user, body=form.body.data, now=now()
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_domain_error(error, default_field="body")
-        else:
-            session.commit()
+        done = perform(
+            lambda: edit_comment(
+                get_session(), comment=comment, person=current_user, body=form.body.data, now=now()
+            ),
+            form=form,
+            field="body",
+        )
+        if done:
             flash("Your comment is updated.", "success")
             return to_comment(comment)
     status = 422 if form.is_submitted() else 200
@@ -103,10 +96,10 @@ def delete(comment_id: int):
         abort(403, description="Only its author can delete this comment.")
     form = ConfirmForm()
     if form.validate_on_submit():
-        session = get_session()
-        delete_comment(session, comment=comment, person=current_user, now=now())
-        session.commit()
-        flash("Your comment is deleted.", "success")
+        if perform(
+            lambda: delete_comment(get_session(), comment=comment, person=current_user, now=now())
+        ):
+            flash("Your comment is deleted.", "success")
         return to_comment(comment)
     return render_template("comments/delete.html", comment=comment, form=form)
 
@@ -118,17 +111,18 @@ def hide(comment_id: int):
     if not comment.can_moderate(current_user):
         abort(403, description="Only organisers can hide comments.")
     hidden = request.form.get("hidden", "1") == "1"
-    session = get_session()
-    set_comment_hidden(
-        session,
-        comment=comment,
-        moderator=current_user,
-        hidden=hidden,
-        now=now(),
-        reason=request.form.get("reason", "")[:500],
+    done = perform(
+        lambda: set_comment_hidden(
+            get_session(),
+            comment=comment,
+            moderator=current_user,
+            hidden=hidden,
+            now=now(),
+            reason=request.form.get("reason", "")[:500],
+        )
     )
-    session.commit()
-    flash("The comment is hidden." if hidden else "The comment is shown again.", "success")
+    if done:
+        flash("The comment is hidden." if hidden else "The comment is shown again.", "success")
     return to_comment(comment)
 
 
@@ -152,8 +146,6 @@ def notifications():
 @bp.route("/notifications/read", methods=["POST"])
 @login_required
 def read_all():
-    session = get_session()
-    count = mark_all_read(session, user=current_user, now=now())
-    session.commit()
+    count = perform(lambda: mark_all_read(get_session(), user=current_user, now=now())).value
     flash(f"Marked {count} notification{'' if count == 1 else 's'} as read.", "success")
     return redirect(url_for("comments.notifications"))

@@ -1,4 +1,8 @@
-"""What every form of the portal shares."""
+"""What every form of the portal shares: the base form, its validators and shared fields.
+
+Forms that only one blueprint posts live beside its routes (``rfps/forms.py`` …); forms that
+several blueprints show live here (``rfp_page.py``: the forms on an RFP's page).
+"""
 
 from urllib.parse import urlsplit
 
@@ -9,8 +13,9 @@ from flask_wtf.form import SUBMIT_METHODS, _Auto
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 from wtforms import StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
-from wtforms.validators import ValidationError
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
+from rfp_portal.models.plot import ALT_TEXT_MAX, CAPTION_MAX
 from rfp_portal.services import DomainError
 
 FORBIDDEN_CHARACTERS = {"\x00"}
@@ -78,6 +83,20 @@ class BaseForm(FlaskForm):
         else:
             self.form_errors.append(error.message)
 
+    #: Where a refusal that is not a DomainError goes (an upload form names its file field).
+    refusal_field: str | None = None
+
+    def add_refusal(self, error: Exception, default_field: str | None = None) -> None:
+        """Show why the action was refused: a DomainError beside its field; any other refusal
+        the view let through (an image the checks rejected …) beside ``refusal_field``."""
+        if isinstance(error, DomainError):
+            self.add_domain_error(error, default_field)
+        elif self.refusal_field and self.refusal_field in self:
+            field = self[self.refusal_field]
+            field.errors = [*field.errors, str(error)]
+        else:
+            self.form_errors.append(str(error))
+
 
 def http_url(form, field) -> None:
     """Only http(s) links: no javascript:, data: or other schemes. Empty passes (use Optional)."""
@@ -91,6 +110,12 @@ def http_url(form, field) -> None:
         or any(ch.isspace() for ch in value)
     ):
         raise ValidationError("Enter a web address starting with https:// (or http://).")
+
+
+def small_integer(form, field) -> None:
+    """An integer the database can hold (NumberRange alone overflows on a 400-digit number)."""
+    if field.data is not None and not -(10**9) < field.data < 10**9:
+        raise StopValidation("Enter a number from 1 to 100, or leave it empty.")
 
 
 def _all_fields(form):
@@ -107,3 +132,24 @@ def _all_fields(form):
 
 class ConfirmForm(BaseForm):
     """A form with nothing but its CSRF token: for buttons that change something."""
+
+
+class PlotTextMixin:
+    """The caption and alt text of a plot: uploads, sketches and delivered results."""
+
+    caption = StringField(
+        "Caption",
+        validators=[
+            DataRequired("Add a caption: what does this plot show?"),
+            Length(max=CAPTION_MAX, message=f"A caption can be at most {CAPTION_MAX} characters."),
+        ],
+        description="Shown under the plot.",
+    )
+    alt_text = TextAreaField(
+        "Alt text (for screen readers)",
+        validators=[
+            DataRequired("Describe the plot for people who cannot see it."),
+            Length(max=ALT_TEXT_MAX, message=f"Alt text can be at most {ALT_TEXT_MAX} characters."),
+        ],
+        description="Say what the axes are and what the plot shows, e.g. “Loss falls with batch size until 512, then flattens.”",
+    )

@@ -2,9 +2,8 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from rfp_portal.forms import BaseForm, http_url
+from rfp_portal.forms import BaseForm, http_url, small_integer
 from rfp_portal.models.jam import COMMUNITY_ZONE, JAM_DESCRIPTION_MAX, JAM_TITLE_MAX, URL_MAX
-from rfp_portal.rfps.forms import small_integer
 
 ZONES = [
     "America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York", "America/Sao_Paulo",
@@ -53,14 +52,4 @@ class JamForm(BaseForm):
         "Description",
         validators=[Optional(), Length(max=JAM_DESCRIPTION_MAX)],
         description="Markdown works.",
-    )
-
-
-class PresentationForm(BaseForm):
-    jam = SelectField("Research Jam", coerce=int, validate_choice=True)
-    slides_url = StringField(
-        "Slides (link, optional)", validators=[Optional(), Length(max=URL_MAX), http_url]
-    )
-    recording_url = StringField(
-        "Recording (link, optional)", validators=[Optional(), Length(max=URL_MAX), http_url]
     )

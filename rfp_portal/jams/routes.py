@@ -3,14 +3,13 @@
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.jams.calendar import google_calendar_link, jams_calendar
-from rfp_portal.jams.forms import JamForm, PresentationForm
-from rfp_portal.models import Jam, Presentation, Rfp
-from rfp_portal.rfps.routes import load_rfp, render_rfp_page
-from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.jams.forms import JamForm
+from rfp_portal.models import Jam, Presentation
+from rfp_portal.models.jam import with_agenda
+from rfp_portal.rfps.pages import load_rfp, make_presentation_form, render_rfp_page
 from rfp_portal.services.jams import (
     JamDraft,
     create_jam,
@@ -19,24 +18,18 @@ from rfp_portal.services.jams import (
     unlink_from_jam,
     update_jam,
 )
-from rfp_portal.web import now
+from rfp_portal.web.context import now
+from rfp_portal.web.views import get_or_404, one_or_404, perform
 
 bp = Blueprint("jams", __name__)
-
-AGENDA = (
-    selectinload(Jam.presentations).selectinload(Presentation.rfp),
-    selectinload(Jam.presentations).selectinload(Presentation.presenter),
-)
 
 
 def load_jam(number: int) -> Jam:
     """:raise 404: when there is no Jam with that number."""
+    missing = f"There is no Research Jam #{number}."
     if not 0 < number < 2**31:
-        abort(404)
-    jam = get_session().scalar(sa.select(Jam).where(Jam.number == number).options(*AGENDA))
-    if jam is None:
-        abort(404, description=f"There is no Research Jam #{number}.")
-    return jam
+        abort(404, description=missing)
+    return one_or_404(sa.select(Jam).where(Jam.number == number).options(*with_agenda()), missing)
 
 
 def organisers_only() -> None:
@@ -59,7 +52,9 @@ def draft_from(form: JamForm) -> JamDraft:
 @bp.route("/jams")
 def index():
     moment = now()
-    jams = get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*AGENDA)).all()
+    jams = (
+        get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*with_agenda())).all()
+    )
     upcoming = [jam for jam in jams if jam.is_upcoming(moment)]
     past = [jam for jam in reversed(jams) if not jam.is_upcoming(moment)]
     return render_template("jams/index.html", upcoming=upcoming, past=past)
@@ -74,15 +69,13 @@ def new():
     if not form.is_submitted():
         form.number.data = next_jam_number(session)
     if form.validate_on_submit():
-        try:
-            jam = create_jam(session, organiser=current_user, draft=draft_from(form), now=now())
-        except DomainError as error:
-            session.rollback()
-            form.add_domain_error(error)
-        else:
-            session.commit()
-            flash(f"{jam.name} is scheduled.", "success")
-            return redirect(url_for("jams.show", number=jam.number))
+        done = perform(
+            lambda: create_jam(session, organiser=current_user, draft=draft_from(form), now=now()),
+            form=form,
+        )
+        if done:
+            flash(f"{done.value.name} is scheduled.", "success")
+            return redirect(url_for("jams.show", number=done.value.number))
     return render_template(
         "jams/form.html", form=form, jam=None
     ), 422 if form.is_submitted() else 200
@@ -109,14 +102,13 @@ def edit(number: int):
         form.timezone.data, form.duration_minutes.data = jam.timezone, jam.duration_minutes
         form.join_url.data, form.description.data = jam.join_url, jam.description_md
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            update_jam(session, jam=jam, organiser=current_user, draft=draft_from(form), now=now())
-        except DomainError as error:
-            session.rollback()
-            form.add_domain_error(error)
-        else:
-            session.commit()
+        done = perform(
+            lambda: update_jam(
+                get_session(), jam=jam, organiser=current_user, draft=draft_from(form), now=now()
+            ),
+            form=form,
+        )
+        if done:
             flash(f"{jam.name} is updated.", "success")
             return redirect(url_for("jams.show", number=jam.number))
     return render_template(
@@ -138,20 +130,13 @@ def _calendar(jams) -> Response:
 @bp.route("/jams.ics")
 def calendar():
     return _calendar(
-        get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*AGENDA)).all()
+        get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*with_agenda())).all()
     )
 
 
 @bp.route("/jams/<int:number>.ics")
 def jam_calendar(number: int):
     return _calendar([load_jam(number)])
-
-
-def presentation_form(rfp: Rfp) -> PresentationForm:
-    form = PresentationForm()
-    jams = get_session().scalars(sa.select(Jam).order_by(Jam.starts_at.desc())).all()
-    form.jam.choices = [(jam.id, f"{jam.name} — {jam.local_start:%a %-d %b %Y}") for jam in jams]
-    return form
 
 
 @bp.route("/rfps/<id:rfp_id>/presentations", methods=["POST"])
@@ -162,12 +147,12 @@ def link(rfp_id: int):
         abort(
             403, description="Only the RFP's author or an organiser can link it to a Research Jam."
         )
-    form = presentation_form(rfp)
+    form = make_presentation_form()
     if form.validate_on_submit():
         session = get_session()
         jam = session.get(Jam, form.jam.data)
-        try:
-            link_to_jam(
+        done = perform(
+            lambda: link_to_jam(
                 session,
                 rfp=rfp,
                 jam=jam,
@@ -175,14 +160,10 @@ def link(rfp_id: int):
                 slides_url=form.slides_url.data,
                 recording_url=form.recording_url.data,
                 now=now(),
-            )
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            session.rollback()
-            form.add_domain_error(error)
-        else:
-            session.commit()
+            ),
+            form=form,
+        )
+        if done:
             flash(f"Linked to {jam.name}.", "success")
             return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="presented"))
     return render_rfp_page(rfp, presentation_form=form), 422
@@ -191,14 +172,12 @@ def link(rfp_id: int):
 @bp.route("/presentations/<id:presentation_id>/delete", methods=["POST"])
 @login_required
 def unlink(presentation_id: int):
-    session = get_session()
-    presentation = session.get(Presentation, presentation_id)
-    if presentation is None:
-        abort(404, description="There is no such presentation.")
+    presentation = get_or_404(Presentation, presentation_id, "There is no such presentation.")
     if not presentation.can_remove(current_user):
         abort(403, description="Only the RFP's author or an organiser can remove this.")
     rfp_id = presentation.rfp_id
-    unlink_from_jam(session, presentation=presentation, person=current_user)
-    session.commit()
-    flash("The link to the Research Jam is removed.", "success")
+    if perform(
+        lambda: unlink_from_jam(get_session(), presentation=presentation, person=current_user)
+    ):
+        flash("The link to the Research Jam is removed.", "success")
     return redirect(url_for("rfps.show", rfp_id=rfp_id, _anchor="presented"))

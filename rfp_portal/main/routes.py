@@ -7,9 +7,10 @@ from flask import Blueprint, render_template
 from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
-from rfp_portal.models import Claim, ClaimStatus, Jam, Presentation, Rfp, RfpState
+from rfp_portal.models import Claim, ClaimStatus, Jam, Rfp, RfpState
+from rfp_portal.models.jam import with_agenda
 from rfp_portal.rfps.queries import rfp_listing
-from rfp_portal.web import claim_policy, now
+from rfp_portal.web.context import claim_policy, now
 
 bp = Blueprint("main", __name__)
 
@@ -57,10 +58,7 @@ def index():
         .all()
     )
     moment = now()
-    agenda = (
-        selectinload(Jam.presentations).selectinload(Presentation.rfp),
-        selectinload(Jam.presentations).selectinload(Presentation.presenter),
-    )
+    agenda = with_agenda()
     # The next Jam (one under way counts: Jams last at most 12 hours), else the latest past one.
     soon = (
         get_session()

@@ -1,13 +1,19 @@
-"""The portal's models, one module per aggregate."""
+"""The portal's models, one module per aggregate.
+
+Importing this package puts every table of the schema on ``Base.metadata`` (Alembic and
+``create_all`` rely on it), the page cache's bookkeeping table included, though that one lives
+with the cache (``rfp_portal.page_cache.state``), since it is no part of the portal's content.
+"""
 
 from rfp_portal.models.claim import Claim, ClaimPolicy, ClaimStatus, ProgressUpdate
-from rfp_portal.models.comment import Comment, Notification, NotificationKind
+from rfp_portal.models.comment import Comment
 from rfp_portal.models.jam import Jam, Presentation
 from rfp_portal.models.moderation import ModerationAction, ModerationKind
+from rfp_portal.models.notification import Notification, NotificationKind
 from rfp_portal.models.plot import Plot, PlotKind
 from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags, wants
-from rfp_portal.models.site import SiteState
 from rfp_portal.models.user import Role, User
+from rfp_portal.page_cache import state as _page_cache_state  # noqa: F401 - its table
 
 __all__ = [
     "Claim",
@@ -28,7 +34,6 @@ __all__ = [
     "Rfp",
     "RfpState",
     "Role",
-    "SiteState",
     "Tag",
     "User",
     "rfp_tags",

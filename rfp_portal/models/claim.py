@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+from rfp_portal import clock
+from rfp_portal.db import Base, UtcDateTime, str_enum
 from rfp_portal.models.rfp import RfpState
 
 if TYPE_CHECKING:
@@ -67,9 +68,9 @@ class Claim(Base):
     status: Mapped[ClaimStatus] = mapped_column(
         str_enum(ClaimStatus, "claim_status"), default=ClaimStatus.ACTIVE
     )
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     # Reset by every progress update; expiry and "check-in due" are measured from it.
-    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The delivery: a link to the result, a short write-up and a result plot.
     result_url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
@@ -143,8 +144,7 @@ class Claim(Base):
     def can_accept(self, user) -> bool:
         """The RFP's author accepts a delivery, once."""
         return (
-            getattr(user, "is_authenticated", False)
-            and user.id == self.rfp.author_id
+            self.rfp.is_author(user)
             and self.status is ClaimStatus.DELIVERED
             and self.accepted_at is None
         )
@@ -162,6 +162,6 @@ class ProgressUpdate(Base):
     )
     body_md: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     claim: Mapped[Claim] = relationship(back_populates="updates")

@@ -1,18 +1,17 @@
-"""Comments on RFPs, and the portal's own notifications."""
+"""Comments on RFPs."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+from rfp_portal import clock
+from rfp_portal.db import Base, UtcDateTime
 
 if TYPE_CHECKING:
-    from rfp_portal.models.claim import Claim
     from rfp_portal.models.rfp import Rfp
     from rfp_portal.models.user import User
 
@@ -28,7 +27,7 @@ class Comment(Base):
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     body_md: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # A deleted comment keeps its place in the thread with no text; a hidden one keeps its text
     # for the record, shown to nobody but organisers.
@@ -43,13 +42,13 @@ class Comment(Base):
     def is_visible(self) -> bool:
         return self.deleted_at is None and self.hidden_at is None
 
+    def is_author(self, user) -> bool:
+        """Whether ``user`` wrote this comment (not the RFP: that is ``Rfp.is_author``)."""
+        return bool(getattr(user, "is_authenticated", False) and user.id == self.author_id)
+
     def can_edit(self, user) -> bool:
         """Only its author edits or deletes a comment, while it is visible."""
-        return (
-            getattr(user, "is_authenticated", False)
-            and user.id == self.author_id
-            and self.is_visible
-        )
+        return self.is_author(user) and self.is_visible
 
     def can_moderate(self, user) -> bool:
         return (
@@ -57,37 +56,3 @@ class Comment(Base):
             and user.is_organiser
             and self.deleted_at is None
         )
-
-
-class NotificationKind(enum.StrEnum):
-    CLAIMED = "claimed"
-    DELIVERED = "delivered"
-    COMMENTED = "commented"
-    ACCEPTED = "accepted"
-
-
-class Notification(Base):
-    __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_recipient_id_read_at", "recipient_id", "read_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
-    rfp_id: Mapped[int] = mapped_column(sa.ForeignKey("rfps.id", ondelete="CASCADE"), index=True)
-    claim_id: Mapped[int | None] = mapped_column(sa.ForeignKey("claims.id", ondelete="CASCADE"))
-    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-    @property
-    def anchor(self) -> str | None:
-        """Where on the RFP page this notification points."""
-        if self.comment_id:
-            return f"comment-{self.comment_id}"
-        return self.claim.anchor if self.claim else None
-
-    actor: Mapped[User] = relationship(foreign_keys=[actor_id])
-    rfp: Mapped[Rfp] = relationship()
-    claim: Mapped[Claim | None] = relationship()
-    comment: Mapped[Comment | None] = relationship()

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from rfp_portal.db import Base, UtcDateTime, utcnow
+from rfp_portal import clock
+from rfp_portal.db import Base, UtcDateTime
 
 if TYPE_CHECKING:
     from rfp_portal.models.rfp import Rfp
@@ -34,8 +35,8 @@ class Jam(Base):
     join_url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
     description_md: Mapped[str] = mapped_column(sa.Text, default="")
     description_html: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     presentations: Mapped[list[Presentation]] = relationship(
         back_populates="jam",
@@ -76,7 +77,7 @@ class Presentation(Base):
     slides_url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
     recording_url: Mapped[str | None] = mapped_column(sa.String(URL_MAX))
     position: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     jam: Mapped[Jam] = relationship(back_populates="presentations")
     rfp: Mapped[Rfp] = relationship(back_populates="presentations")
@@ -84,3 +85,14 @@ class Presentation(Base):
 
     def can_remove(self, user) -> bool:
         return self.rfp.is_managed_by(user)
+
+
+def with_agenda() -> tuple:
+    """Loader options for Jams shown with their agenda: what was presented, and by whom.
+
+    e.g. ``select(Jam).options(*with_agenda())``: two more queries, however many Jams.
+    """
+    return (
+        selectinload(Jam.presentations).selectinload(Presentation.rfp),
+        selectinload(Jam.presentations).selectinload(Presentation.presenter),
+    )

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+from rfp_portal import clock
+from rfp_portal.db import Base, UtcDateTime, str_enum
 
 if TYPE_CHECKING:
     from rfp_portal.models.user import User
@@ -43,7 +44,7 @@ class ModerationAction(Base):
     subject_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     detail: Mapped[str] = mapped_column(sa.String(200), default="")
     reason: Mapped[str] = mapped_column(sa.String(REASON_MAX), default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     # None when the action came from the command line (create-admin, set-role).
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

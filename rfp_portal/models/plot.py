@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+from rfp_portal import clock
+from rfp_portal.db import Base, UtcDateTime, str_enum
 
 if TYPE_CHECKING:
     from rfp_portal.models.rfp import Rfp
@@ -47,8 +48,8 @@ class Plot(Base):
     # A sketch's spec, kept so it can be edited and redrawn; None for uploaded images.
     spec: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     rfp: Mapped[Rfp] = relationship()
 

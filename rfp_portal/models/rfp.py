@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
-from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+from rfp_portal import clock
+from rfp_portal.db import Base, UtcDateTime, str_enum
 
 if TYPE_CHECKING:
     from rfp_portal.models.claim import Claim
@@ -50,7 +51,7 @@ wants = sa.Table(
     sa.Column(
         "user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     ),
-    sa.Column("created_at", UtcDateTime, nullable=False, default=utcnow),
+    sa.Column("created_at", UtcDateTime, nullable=False, default=clock.now),
 )
 """Who said "I want this plot too" about which RFP; ``Rfp.want_count`` counts the rows."""
 
@@ -103,8 +104,8 @@ class Rfp(Base):
     claim_cap: Mapped[int | None]
     state: Mapped[RfpState] = mapped_column(str_enum(RfpState, "state"), default=RfpState.OPEN)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     # How many members said "I want this plot too": kept by services.wants in the same
     # statement as the row in ``wants``, so the "most wanted" sort is an index scan.
     want_count: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -133,20 +134,23 @@ class Rfp(Base):
     active_claim_count: Mapped[int | None] = query_expression()
     comment_count: Mapped[int | None] = query_expression()
 
+    def is_author(self, user) -> bool:
+        """Whether ``user`` wrote this RFP; False for an anonymous visitor (or None).
+
+        The one place the rule is asked, so co-authors, when they come, are added here.
+        """
+        return bool(getattr(user, "is_authenticated", False) and user.id == self.author_id)
+
     def is_managed_by(self, user) -> bool:
         """Its author and the organisers look after an RFP."""
         if not getattr(user, "is_authenticated", False):
             return False
-        return user.id == self.author_id or user.is_organiser
+        return self.is_author(user) or user.is_organiser
 
     def can_edit(self, user) -> bool:
         """Only the author edits the text and plots (nobody may write in another's name);
         organisers moderate by withdrawing. Nobody edits a withdrawn RFP."""
-        return (
-            self.state is not RfpState.WITHDRAWN
-            and getattr(user, "is_authenticated", False)
-            and user.id == self.author_id
-        )
+        return self.state is not RfpState.WITHDRAWN and self.is_author(user)
 
     @property
     def accepts_comments(self) -> bool:
@@ -161,7 +165,7 @@ class Rfp(Base):
         """Members other than the author may say "I want this plot too", unless it is withdrawn."""
         return (
             getattr(user, "is_authenticated", False)
-            and user.id != self.author_id
+            and not self.is_author(user)
             and self.state is not RfpState.WITHDRAWN
         )
 

@@ -12,7 +12,8 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from rfp_portal.db import Base, UtcDateTime, str_enum, utcnow
+from rfp_portal import clock
+from rfp_portal.db import Base, UtcDateTime, str_enum
 
 if TYPE_CHECKING:
     from rfp_portal.models.rfp import Rfp
@@ -43,7 +44,7 @@ class User(UserMixin, Base):
     # Part of every session and remember-me cookie; a new one ends every session at once
     # (changing the password, deactivation).
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
     rfps: Mapped[list[Rfp]] = relationship(back_populates="author")
 

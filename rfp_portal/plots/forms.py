@@ -2,10 +2,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, Form, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
-from rfp_portal.forms import BaseForm
-from rfp_portal.models.plot import ALT_TEXT_MAX, CAPTION_MAX
+from rfp_portal.forms import BaseForm, PlotTextMixin
 from rfp_portal.rendering.sketch import (
     KINDS,
     LABEL_MAX,
@@ -22,26 +21,8 @@ POINTS_TEXT_MAX = 60_000
 TOO_MUCH_DATA = f"That is too much data: a sketch can have at most {MAX_POINTS:,} points."
 
 
-class PlotTextMixin:
-    caption = StringField(
-        "Caption",
-        validators=[
-            DataRequired("Add a caption: what does this plot show?"),
-            Length(max=CAPTION_MAX, message=f"A caption can be at most {CAPTION_MAX} characters."),
-        ],
-        description="Shown under the plot.",
-    )
-    alt_text = TextAreaField(
-        "Alt text (for screen readers)",
-        validators=[
-            DataRequired("Describe the plot for people who cannot see it."),
-            Length(max=ALT_TEXT_MAX, message=f"Alt text can be at most {ALT_TEXT_MAX} characters."),
-        ],
-        description="Say what the axes are and what the plot shows, e.g. “Loss falls with batch size until 512, then flattens.”",
-    )
-
-
 class ExampleForm(PlotTextMixin, BaseForm):
+    refusal_field = "image"  # ImageRejected says what is wrong with the file
     image = FileField(
         "Image file",
         validators=[FileRequired("Choose an image to upload.")],
@@ -138,6 +119,12 @@ class SketchForm(PlotTextMixin, BaseForm):
             "hand_drawn": self.hand_drawn.data,
             "series": series,
         }
+
+    def add_refusal(self, error: Exception, default_field: str | None = None) -> None:
+        if isinstance(error, SketchError):
+            self.add_sketch_error(error)
+        else:
+            super().add_refusal(error, default_field)
 
     def add_sketch_error(self, error: SketchError) -> None:
         """Put a SketchError beside the field it is about."""

@@ -2,7 +2,6 @@
 
 import base64
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -23,33 +22,27 @@ from rfp_portal.models import Plot, PlotKind, Rfp
 from rfp_portal.plots.forms import CaptionForm, ExampleForm, SketchForm
 from rfp_portal.rendering.images import ImageRejected
 from rfp_portal.rendering.sketch import SketchError, draw_sketch, validate_spec
-from rfp_portal.rfps.routes import load_rfp
-from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.rfps.pages import load_rfp
 from rfp_portal.services.plots import (
     add_example_plot,
     add_sketch,
-    collect_unreferenced,
+    commit_with_files,
     delete_plot,
     move_plot,
     update_plot,
 )
 from rfp_portal.storage import get_store
+from rfp_portal.web.views import get_or_404, perform
 
 bp = Blueprint("plots", __name__)
 
 YEAR = 365 * 24 * 3600
+NO_PLOT = "There is no plot with that number."
 
 
 def load_plot(plot_id: int) -> Plot:
     """:raise 404: when there is no plot with that id."""
-    plot = get_session().scalar(
-        sa.select(Plot)
-        .where(Plot.id == plot_id)
-        .options(selectinload(Plot.rfp).selectinload(Rfp.plots))
-    )
-    if plot is None:
-        abort(404, description="There is no plot with that number.")
-    return plot
+    return get_or_404(Plot, plot_id, NO_PLOT, selectinload(Plot.rfp).selectinload(Rfp.plots))
 
 
 def editable_rfp(rfp_id: int) -> Rfp:
@@ -65,20 +58,6 @@ def managed_plot(plot_id: int) -> Plot:
     if not plot.can_manage(current_user):
         abort(403, description="Only the RFP's author can change this plot.")
     return plot
-
-
-def commit_files(session, written: list[str], released: list[str] = ()) -> None:
-    """Commit; then drop files nobody refers to: released ones, or new ones if the commit failed."""
-    store = get_store()
-    try:
-        session.commit()
-    except Exception:
-        session.rollback()
-        store.release()
-        collect_unreferenced(session, store, written)
-        raise
-    store.release()
-    collect_unreferenced(session, store, list(released))
 
 
 def preview_data_url(form: SketchForm) -> str | None:
@@ -125,42 +104,24 @@ def create(rfp_id: int):
             "plots/sketch.html", rfp=rfp, form=form, plot=None, preview=preview
         ), (422 if form.errors or form.error_list() else 200)
     if form.validate_on_submit():
-        try:
-            if kind == "example":
-                plot = add_example_plot(
-                    session,
-                    store,
-                    rfp=rfp,
-                    actor=current_user,
-                    data=form.image.data.read(),
-                    caption=form.caption.data,
-                    alt_text=form.alt_text.data,
-                )
-            else:
-                plot = add_sketch(
-                    session,
-                    store,
-                    rfp=rfp,
-                    actor=current_user,
-                    spec=form.to_spec(),
-                    caption=form.caption.data,
-                    alt_text=form.alt_text.data,
-                )
-        except ImageRejected as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.image.errors = [*form.image.errors, str(error)]
-        except SketchError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_sketch_error(error)
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_domain_error(error)
-        else:
-            commit_files(session, [plot.image_key, plot.thumb_key])
+        text = dict(
+            rfp=rfp, actor=current_user, caption=form.caption.data, alt_text=form.alt_text.data
+        )
+        done = perform(
+            lambda: (
+                add_example_plot(session, store, data=form.image.data.read(), **text)
+                if kind == "example"
+                else add_sketch(session, store, spec=form.to_spec(), **text)
+            ),
+            form=form,
+            refusals=(ImageRejected, SketchError),
+            commit=lambda plot: commit_with_files(
+                session, store, written=[plot.image_key, plot.thumb_key]
+            ),
+        )
+        if done:
             flash("The plot is saved." if kind == "example" else "Your sketch is saved.", "success")
-            return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor=f"plot-{plot.id}"))
+            return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor=f"plot-{done.value.id}"))
     return render_template(f"plots/{kind}.html", rfp=rfp, form=form, plot=None, preview=None), 422
 
 
@@ -187,25 +148,27 @@ def edit(plot_id: int):
             template, rfp=plot.rfp, form=form, plot=plot, preview=preview
         ), status
     if form.validate_on_submit():
-        try:
-            old_keys = [plot.image_key, plot.thumb_key]
-            released = update_plot(
+        store, old_keys = get_store(), [plot.image_key, plot.thumb_key]
+        done = perform(
+            lambda: update_plot(
                 session,
-                get_store(),
+                store,
                 plot=plot,
                 actor=current_user,
                 caption=form.caption.data,
                 alt_text=form.alt_text.data,
                 spec=form.to_spec() if is_sketch else None,
-            )
-        except SketchError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_sketch_error(error)
-        except NotAllowed:
-            abort(403)
-        else:
-            written = [k for k in (plot.image_key, plot.thumb_key) if k not in old_keys]
-            commit_files(session, written, released)
+            ),
+            form=form,
+            refusals=(SketchError,),
+            commit=lambda released: commit_with_files(
+                session,
+                store,
+                written=[k for k in (plot.image_key, plot.thumb_key) if k not in old_keys],
+                released=released,
+            ),
+        )
+        if done:
             flash("The plot is updated.", "success")
             return redirect(url_for("rfps.show", rfp_id=plot.rfp_id, _anchor=f"plot-{plot.id}"))
     status = 422 if form.is_submitted() else 200
@@ -219,10 +182,8 @@ def move(plot_id: int):
     offset = request.form.get("offset", type=int)
     if offset not in (-1, 1):
         abort(400, description="A plot moves one place up or down.")
-    session = get_session()
-    move_plot(session, plot=plot, actor=current_user, offset=offset)
-    session.commit()
-    flash("The plots are reordered.", "success")
+    if perform(lambda: move_plot(get_session(), plot=plot, actor=current_user, offset=offset)):
+        flash("The plots are reordered.", "success")
     return redirect(url_for("plots.manage", rfp_id=plot.rfp_id, _anchor=f"plot-{plot.id}"))
 
 
@@ -232,10 +193,14 @@ def delete(plot_id: int):
     plot = managed_plot(plot_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        session, rfp_id = get_session(), plot.rfp_id
-        released = delete_plot(session, plot=plot, actor=current_user)
-        commit_files(session, [], released)
-        flash("The plot is deleted.", "success")
+        session, store, rfp_id = get_session(), get_store(), plot.rfp_id
+        if perform(
+            lambda: delete_plot(session, plot=plot, actor=current_user),
+            commit=lambda released: commit_with_files(
+                session, store, written=[], released=released
+            ),
+        ):
+            flash("The plot is deleted.", "success")
         return redirect(url_for("plots.manage", rfp_id=rfp_id))
     return render_template("plots/delete.html", plot=plot, form=form)
 
@@ -262,15 +227,11 @@ def _send(key: str, content_type: str, version: str) -> Response:
 
 @bp.route("/plots/<id:plot_id>/image")
 def image(plot_id: int):
-    plot = get_session().get(Plot, plot_id) or abort(
-        404, description="There is no plot with that number."
-    )
+    plot = get_or_404(Plot, plot_id, NO_PLOT)
     return _send(plot.image_key, plot.image_type, plot.version)
 
 
 @bp.route("/plots/<id:plot_id>/thumb")
 def thumb(plot_id: int):
-    plot = get_session().get(Plot, plot_id) or abort(
-        404, description="There is no plot with that number."
-    )
+    plot = get_or_404(Plot, plot_id, NO_PLOT)
     return _send(plot.thumb_key, plot.thumb_type, plot.version)

@@ -110,3 +110,38 @@ def run_bounded(
     if isinstance(payload, WorkTooCostly):
         raise payload
     raise WorkFailed(payload)
+
+
+def run_or_refuse(
+    function: Callable,
+    argument: Any,
+    *,
+    refusal: type[Exception],
+    too_costly: str,
+    failed: str,
+    seconds: float,
+    extra_memory: int | None = None,
+    cpu_seconds: float | None = None,
+) -> Any:
+    """``run_bounded``, with every way it can fail told to the person as one ``refusal``.
+
+    A ``refusal`` that ``function`` raised itself comes through as it was (its message already
+    says what is wrong); running out of time or memory raises ``refusal(too_costly)``; any other
+    failure in the child (a crash, an exception of the library) raises ``refusal(failed)``.
+
+    :raise refusal: in each of those cases.
+    """
+    try:
+        return run_bounded(
+            function,
+            argument,
+            seconds=seconds,
+            extra_memory=extra_memory,
+            cpu_seconds=cpu_seconds,
+        )
+    except WorkTooCostly:
+        raise refusal(too_costly) from None
+    except WorkFailed as failure:
+        if isinstance(failure.error, refusal):
+            raise failure.error from None
+        raise refusal(failed) from None

@@ -81,7 +81,7 @@ def process_upload(data: bytes, *, time_limit: float = TIME_LIMIT) -> ProcessedI
 
     :raise ImageRejected: for anything but a whole PNG, JPEG or WebP image within the limits.
     """
-    from rfp_portal.rendering.bounded import WorkFailed, WorkTooCostly, run_bounded
+    from rfp_portal.rendering.bounded import run_or_refuse
 
     if not data:
         raise ImageRejected("The file is empty.")
@@ -93,16 +93,15 @@ def process_upload(data: bytes, *, time_limit: float = TIME_LIMIT) -> ProcessedI
         )
     from PIL import Image, ImageOps  # noqa: F401 - loaded once here, so each child starts with it
 
-    try:
-        return run_bounded(_process, data, seconds=time_limit, extra_memory=MEMORY_LIMIT)
-    except WorkTooCostly:
-        raise ImageRejected(
-            "This image is too large or complex to process; please export it smaller."
-        ) from None
-    except WorkFailed as failure:
-        if isinstance(failure.error, ImageRejected):
-            raise failure.error from None
-        raise ImageRejected("The image is damaged or incomplete; please export it again.") from None
+    return run_or_refuse(
+        _process,
+        data,
+        refusal=ImageRejected,
+        too_costly="This image is too large or complex to process; please export it smaller.",
+        failed="The image is damaged or incomplete; please export it again.",
+        seconds=time_limit,
+        extra_memory=MEMORY_LIMIT,
+    )
 
 
 def _process(data: bytes) -> ProcessedImage:

@@ -18,7 +18,7 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
-from rfp_portal.rendering.bounded import WorkFailed, WorkTooCostly, run_bounded
+from rfp_portal.rendering.bounded import run_or_refuse
 
 MATH_SOURCE_MAX = 2_000  # characters of LaTeX in one formula
 # Texts up to IN_PROCESS_MAX characters render in the worker: the costliest such text found
@@ -197,6 +197,12 @@ class MarkdownTooComplex(ValueError):
     """Rendering took longer than allowed: Python-Markdown is quadratic on some inputs."""
 
 
+TOO_COMPLEX = (
+    "This text is too intricate to show (it has very many unclosed brackets, "
+    "parentheses or tags). Please simplify it."
+)
+
+
 def _render(text: str) -> str:
     return _cleaner.clean(_markdown().convert(text))
 
@@ -213,19 +219,16 @@ def render_markdown(text: str, *, time_limit: float = TIME_LIMIT) -> str:
     text = text.replace("\x00", "")
     if len(text) <= IN_PROCESS_MAX:
         return _render(text)
-    try:
-        return run_bounded(
-            _render,
-            text,
-            seconds=time_limit,
-            cpu_seconds=CPU_LIMIT,
-            extra_memory=512 * 1024 * 1024,
-        )
-    except (WorkTooCostly, WorkFailed):
-        raise MarkdownTooComplex(
-            "This text is too intricate to show (it has very many unclosed brackets, "
-            "parentheses or tags). Please simplify it."
-        ) from None
+    return run_or_refuse(
+        _render,
+        text,
+        refusal=MarkdownTooComplex,
+        too_costly=TOO_COMPLEX,
+        failed=TOO_COMPLEX,  # one message: the person can do the same about either
+        seconds=time_limit,
+        cpu_seconds=CPU_LIMIT,
+        extra_memory=512 * 1024 * 1024,
+    )
 
 
 _markdown()  # import the Markdown extensions now, not in a forked child

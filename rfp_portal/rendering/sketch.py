@@ -240,7 +240,7 @@ def draw_sketch(spec: dict[str, Any], *, time_limit: float = TIME_LIMIT) -> byte
 
     :raise SketchError: when the spec is invalid, or matplotlib refuses it or takes too long.
     """
-    from rfp_portal.rendering.bounded import WorkFailed, WorkTooCostly, run_bounded
+    from rfp_portal.rendering.bounded import run_or_refuse
 
     spec = validate_spec(spec)
     # Imported here, in the worker, the first time a sketch is drawn: every later child is forked
@@ -249,18 +249,15 @@ def draw_sketch(spec: dict[str, Any], *, time_limit: float = TIME_LIMIT) -> byte
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
 
-    try:
-        return run_bounded(_draw, spec, seconds=time_limit, extra_memory=MEMORY_LIMIT)
-    except WorkTooCostly:
-        raise SketchError(
-            "This sketch takes too long to draw; please use fewer points or simpler labels."
-        ) from None
-    except WorkFailed as failure:
-        if isinstance(failure.error, SketchError):
-            raise failure.error from None
-        raise SketchError(
-            "This sketch could not be drawn; please simplify its labels or data."
-        ) from None
+    return run_or_refuse(
+        _draw,
+        spec,
+        refusal=SketchError,
+        too_costly="This sketch takes too long to draw; please use fewer points or simpler labels.",
+        failed="This sketch could not be drawn; please simplify its labels or data.",
+        seconds=time_limit,
+        extra_memory=MEMORY_LIMIT,
+    )
 
 
 def _draw(spec: dict[str, Any]) -> bytes:

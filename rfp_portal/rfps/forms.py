@@ -1,18 +1,13 @@
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from rfp_portal.forms import BaseForm
+from rfp_portal.forms import BaseForm, small_integer
 from rfp_portal.models import Compute, Difficulty
 from rfp_portal.models.rfp import BODY_MAX, SUMMARY_MAX, TITLE_MAX
 from rfp_portal.services.rfps import RfpDraft, parse_tags
 
 MARKDOWN_HINT = "Markdown: **bold**, [links](https://…), lists, `code`, and math as $x^2$ or $$…$$."
-
-
-def small_integer(form, field) -> None:
-    if field.data is not None and not -(10**9) < field.data < 10**9:
-        raise StopValidation("Enter a number from 1 to 100, or leave it empty.")
 
 
 class RfpForm(BaseForm):

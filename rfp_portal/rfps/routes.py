@@ -7,56 +7,22 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
-from rfp_portal.models import (
-    Claim,
-    Comment,
-    Compute,
-    Difficulty,
-    Jam,
-    Presentation,
-    Rfp,
-    RfpState,
-    Tag,
-    rfp_tags,
-)
+from rfp_portal.models import Compute, Difficulty, Jam, Rfp, RfpState, Tag, rfp_tags
 from rfp_portal.page_cache import kept
-from rfp_portal.pagination import Page
 from rfp_portal.rfps.forms import RfpForm
 from rfp_portal.rfps.listing import CLAIMED, SORTS, STATES, Listing
-from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.rfps.pages import listing_page, load_rfp, render_rfp_page
 from rfp_portal.services.rfps import submit_rfp, update_rfp, withdraw_rfp
-from rfp_portal.services.wants import set_want, wants_rfp
+from rfp_portal.services.wants import set_want
+from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.views import perform
 
 bp = Blueprint("rfps", __name__)
 
 FEED_LENGTH = 50
-
-
-def load_rfp(rfp_id: int) -> Rfp:
-    """:raise 404: when there is no RFP with that id."""
-    rfp = get_session().scalar(
-        sa.select(Rfp)
-        .where(Rfp.id == rfp_id)
-        .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots))
-    )
-    if rfp is None:
-        abort(404, description="There is no RFP with that number.")
-    return rfp
-
-
-def listing_page(listing: Listing, number: int | None, per_page: int) -> Page:
-    """One page of ``listing``: the count and the RFPs, in a fixed number of queries."""
-    from rfp_portal.web import claim_policy, now
-
-    session = get_session()
-    query = listing.select(
-        now=now(), policy=claim_policy(), dialect=session.get_bind().dialect.name
-    )
-    return Page.of(session, query, number=number, per_page=per_page)
 
 
 @bp.route("/rfps")
@@ -120,59 +86,6 @@ def _render_listing(listing: Listing) -> str:
     return html
 
 
-def render_rfp_page(
-    rfp: Rfp, *, claim_form=None, progress_forms=None, comment_form=None, presentation_form=None
-):
-    """The RFP page, with forms that failed validation shown in place.
-
-    A fixed number of queries, however many claims, updates and comments it has.
-    """
-    from rfp_portal.claims.forms import ClaimForm, ProgressForm
-    from rfp_portal.comments.forms import CommentForm
-    from rfp_portal.services.claims import claim_refusal
-    from rfp_portal.web import claim_policy, now
-
-    session = get_session()
-    session.scalars(
-        sa.select(Rfp)
-        .where(Rfp.id == rfp.id)
-        .options(
-            selectinload(Rfp.claims).selectinload(Claim.claimant),
-            selectinload(Rfp.claims).selectinload(Claim.updates),
-            selectinload(Rfp.claims).selectinload(Claim.result_plot),
-            selectinload(Rfp.comments).selectinload(Comment.author),
-            selectinload(Rfp.presentations).selectinload(Presentation.jam),
-        )
-        .execution_options(populate_existing=True)
-    ).one()
-    refusal = None
-    if current_user.is_authenticated:
-        refusal = claim_refusal(session, rfp, current_user, now=now(), policy=claim_policy())
-    if presentation_form is None and rfp.is_managed_by(current_user):
-        from rfp_portal.jams.routes import presentation_form as make_presentation_form
-
-        presentation_form = make_presentation_form(rfp)
-        presentation_form.process(formdata=None)
-    progress_forms = progress_forms or {}
-    for claim in rfp.claims:
-        if claim.is_claimant(current_user) and claim.id not in progress_forms:
-            progress_forms[claim.id] = ProgressForm(prefix=f"claim-{claim.id}", formdata=None)
-    # Forms only for people who can send them: making one starts a session (its CSRF token),
-    # and a visitor's page without one can be served from the page cache.
-    signed_in = current_user.is_authenticated
-    return render_template(
-        "rfps/show.html",
-        rfp=rfp,
-        claim_refusal=refusal,
-        claim_form=claim_form or (ClaimForm(formdata=None) if signed_in else None),
-        progress_forms=progress_forms,
-        comment_form=comment_form or (CommentForm(formdata=None) if signed_in else None),
-        confirm_form=ConfirmForm(formdata=None) if signed_in else None,
-        presentation_form=presentation_form,
-        wanted=wants_rfp(session, rfp=rfp, user=current_user),
-    )
-
-
 @bp.route("/rfps/<id:rfp_id>")
 def show(rfp_id: int):
     return render_rfp_page(load_rfp(rfp_id))
@@ -184,15 +97,12 @@ def new():
     form = RfpForm()
     if form.validate_on_submit():
         session = get_session()
-        try:
-            rfp = submit_rfp(session, author=current_user, draft=form.to_draft())
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_domain_error(error)
-        else:
-            session.commit()
+        done = perform(
+            lambda: submit_rfp(session, author=current_user, draft=form.to_draft()), form=form
+        )
+        if done:
             flash("Your RFP is published. Thank you for sharing it!", "success")
-            return redirect(url_for("rfps.show", rfp_id=rfp.id))
+            return redirect(url_for("rfps.show", rfp_id=done.value.id))
     return render_template("rfps/form.html", form=form, rfp=None), 422 if form.errors else 200
 
 
@@ -205,15 +115,11 @@ def edit(rfp_id: int):
     form = RfpForm.for_rfp(rfp)
     if form.validate_on_submit():
         session = get_session()
-        try:
-            update_rfp(session, rfp=rfp, editor=current_user, draft=form.to_draft())
-        except NotAllowed:
-            abort(403)
-        except DomainError as error:
-            session.rollback()  # undo whatever the refused action had begun
-            form.add_domain_error(error)
-        else:
-            session.commit()
+        done = perform(
+            lambda: update_rfp(session, rfp=rfp, editor=current_user, draft=form.to_draft()),
+            form=form,
+        )
+        if done:
             flash("Your changes are saved.", "success")
             return redirect(url_for("rfps.show", rfp_id=rfp.id))
     return render_template("rfps/form.html", form=form, rfp=rfp), 422 if form.errors else 200
@@ -230,12 +136,9 @@ def withdraw(rfp_id: int):
         abort(403, description="Only the author or an organiser can withdraw an open RFP.")
     form = ConfirmForm()
     if form.validate_on_submit():
-        session = get_session()
-        withdraw_rfp(
-            session, rfp=rfp, actor=current_user, reason=request.form.get("reason", "")[:500]
-        )
-        session.commit()
-        flash("The RFP is withdrawn. It stays readable, marked as withdrawn.", "success")
+        reason = request.form.get("reason", "")[:500]
+        if perform(lambda: withdraw_rfp(get_session(), rfp=rfp, actor=current_user, reason=reason)):
+            flash("The RFP is withdrawn. It stays readable, marked as withdrawn.", "success")
         return redirect(url_for("rfps.show", rfp_id=rfp.id))
     return render_template("rfps/withdraw.html", form=form, rfp=rfp)
 
@@ -249,19 +152,17 @@ def want(rfp_id: int):
         abort(
             403,
             description="You wrote this RFP, so you want it already."
-            if current_user.id == rfp.author_id
+            if rfp.is_author(current_user)
             else "A withdrawn RFP no longer takes “I want this plot too”.",
         )
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, description="That form had expired. Please reload the page and try again.")
     wanted = request.form.get("want") != "no"
-    session = get_session()
-    set_want(session, rfp=rfp, user=current_user, want=wanted)
-    session.commit()
-    if wanted:
+    done = perform(lambda: set_want(get_session(), rfp=rfp, user=current_user, want=wanted))
+    if done and wanted:
         flash("Noted: you want this plot too. The author will see the count grow.", "success")
-    else:
+    elif done:
         flash("You no longer want this plot on record.", "info")
     return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="want"))
 
@@ -294,8 +195,6 @@ def feed_content(rfp: Rfp) -> str:
 @bp.route("/rfps.atom")
 def feed():
     """The newest RFPs matching the listing's filters, as an Atom 1.0 feed."""
-    from rfp_portal.web import claim_policy, now
-
     listing = Listing.from_args(request.args)
     listing = dataclasses.replace(listing, sort="new")
     session = get_session()

@@ -25,18 +25,11 @@ from rfp_portal.models import (
     User,
 )
 from rfp_portal.rendering.images import process_upload
-from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.notifications import notify
 from rfp_portal.services.plots import _store
+from rfp_portal.services.text import render_field
 from rfp_portal.storage import ImageStore
-
-
-def _markdown(text: str, field: str) -> str:
-    try:
-        return render_markdown(text)
-    except MarkdownTooComplex as error:
-        raise DomainError(str(error), field=field) from None
 
 
 def _lock_for_claiming(session: Session, rfp: Rfp, person: User) -> None:
@@ -78,7 +71,7 @@ def claim_refusal(
     """Why ``person`` may not claim ``rfp`` now, or None when they may."""
     if rfp.state is not RfpState.OPEN:
         return f"This RFP is {rfp.state.value}; it no longer accepts claims."
-    if rfp.author_id == person.id:
+    if rfp.is_author(person):
         return "You wrote this RFP; it is for others to claim."
     mine = active_claims_of(session, person, now=now, policy=policy)
     if any(claim.rfp_id == rfp.id for claim in mine):
@@ -120,7 +113,7 @@ def claim_rfp(
         rfp_id=rfp.id,
         claimant_id=person.id,
         note_md=note.strip(),
-        note_html=_markdown(note.strip(), "note") if note.strip() else "",
+        note_html=render_field(note.strip(), field="note") if note.strip() else "",
         status=ClaimStatus.ACTIVE,
         created_at=now,
         last_activity_at=now,
@@ -150,7 +143,10 @@ def post_progress(
             raise DomainError("This claim has expired. Claim the RFP again to pick it back up.")
         raise NotAllowed("Only the person working on this can post progress.")
     update = ProgressUpdate(
-        claim=claim, body_md=body.strip(), body_html=_markdown(body.strip(), "body"), created_at=now
+        claim=claim,
+        body_md=body.strip(),
+        body_html=render_field(body.strip(), field="body"),
+        created_at=now,
     )
     session.add(update)
     claim.last_activity_at = now
@@ -201,7 +197,7 @@ def deliver_result(
     )
     session.add(plot)
     session.flush()
-    claim.write_up_html = _markdown(write_up.strip(), "write_up")
+    claim.write_up_html = render_field(write_up.strip(), field="write_up")
     claim.write_up_md = write_up.strip()
     claim.result_url = result_url.strip()
     claim.result_plot = plot

@@ -16,17 +16,10 @@ from rfp_portal.models import (
     Rfp,
     User,
 )
-from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
 from rfp_portal.services.notifications import notify
-
-
-def _render(body: str) -> str:
-    try:
-        return render_markdown(body)
-    except MarkdownTooComplex as error:
-        raise DomainError(str(error), field="body") from None
+from rfp_portal.services.text import render_field
 
 
 def post_comment(
@@ -42,7 +35,7 @@ def post_comment(
         rfp_id=rfp.id,
         author_id=author.id,
         body_md=body.strip(),
-        body_html=_render(body.strip()),
+        body_html=render_field(body.strip(), field="body"),
         created_at=now,
     )
     session.add(comment)
@@ -70,7 +63,7 @@ def edit_comment(
     if not comment.can_edit(person):
         raise NotAllowed("Only its author can edit this comment.")
     if body.strip() != comment.body_md:
-        comment.body_html = _render(body.strip())
+        comment.body_html = render_field(body.strip(), field="body")
         comment.body_md = body.strip()
         comment.edited_at = now
     session.flush()

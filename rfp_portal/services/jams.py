@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rfp_portal.models import Jam, Presentation, Rfp, User
-from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.text import render_field
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,7 @@ def _apply(session: Session, jam: Jam, draft: JamDraft) -> None:
     jam.timezone = draft.timezone
     jam.duration_minutes = draft.duration_minutes
     jam.join_url = (draft.join_url or "").strip() or None
-    try:
-        jam.description_html = render_markdown(draft.description.strip())
-    except MarkdownTooComplex as error:
-        raise DomainError(str(error), field="description") from None
+    jam.description_html = render_field(draft.description.strip(), field="description")
     jam.description_md = draft.description.strip()
 
 

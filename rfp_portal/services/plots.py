@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.db import utcnow
+from rfp_portal import clock
 from rfp_portal.models import Plot, PlotKind, Rfp, User
 from rfp_portal.models.plot import PLOTS_PER_RFP
 from rfp_portal.rendering.images import ProcessedImage, process_drawn, process_upload
@@ -145,7 +145,7 @@ def update_plot(
             released = [key for key in old if key not in (plot.image_key, plot.thumb_key)]
     plot.caption = caption.strip()
     plot.alt_text = alt_text.strip()
-    plot.updated_at = utcnow()
+    plot.updated_at = clock.now()
     session.flush()
     return released
 
@@ -198,3 +198,24 @@ def collect_unreferenced(session: Session, store: ImageStore, keys: list[str]) -
 
     session.rollback()  # end any open (already committed) transaction: each check sees the latest
     return store.delete_unreferenced(keys, in_use)
+
+
+def commit_with_files(
+    session: Session, store: ImageStore, *, written: list[str], released: list[str] = ()
+) -> None:
+    """Commit the transaction that wrote or released image files; then remove the files nobody
+    refers to: the released ones, or, if the commit failed, the ones it had written.
+
+    The one commit of a request that stores images (uploads, sketches, deliveries, deletions).
+
+    :raise: whatever the commit raised, after tidying the files it had written.
+    """
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        store.release()
+        collect_unreferenced(session, store, written)
+        raise
+    store.release()
+    collect_unreferenced(session, store, list(released))

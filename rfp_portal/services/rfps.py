@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal import search
-from rfp_portal.db import insert_for, utcnow
+from rfp_portal import clock, search
+from rfp_portal.db import insert_for
 from rfp_portal.models import Compute, Difficulty, ModerationKind, Rfp, RfpState, Tag, User
 from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
-from rfp_portal.rendering.markdown import MarkdownTooComplex, render_markdown
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
+from rfp_portal.services.text import render_field
 
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]*$")
 
@@ -71,13 +71,6 @@ def _tags_named(session: Session, names: list[str]) -> list[Tag]:
     return [existing[name] for name in names]
 
 
-def _rendered(text: str, *, field: str) -> str:
-    try:
-        return render_markdown(text)
-    except MarkdownTooComplex as error:
-        raise DomainError(str(error), field=field) from None
-
-
 def _apply(session: Session, rfp: Rfp, draft: RfpDraft) -> None:
     if len(draft.big_picture) + len(draft.first_plot) > BODY_MAX:
         raise DomainError(
@@ -87,10 +80,10 @@ def _apply(session: Session, rfp: Rfp, draft: RfpDraft) -> None:
     rfp.title = draft.title.strip()
     rfp.summary = draft.summary.strip()
     if rfp.big_picture_md != draft.big_picture or rfp.big_picture_html is None:
-        rfp.big_picture_html = _rendered(draft.big_picture, field="big_picture")
+        rfp.big_picture_html = render_field(draft.big_picture, field="big_picture")
         rfp.big_picture_md = draft.big_picture
     if rfp.first_plot_md != draft.first_plot or rfp.first_plot_html is None:
-        rfp.first_plot_html = _rendered(draft.first_plot, field="first_plot")
+        rfp.first_plot_html = render_field(draft.first_plot, field="first_plot")
         rfp.first_plot_md = draft.first_plot
     rfp.difficulty = draft.difficulty
     rfp.compute = draft.compute
@@ -103,7 +96,7 @@ def submit_rfp(session: Session, *, author: User, draft: RfpDraft) -> Rfp:
 
     :raise DomainError: when the draft breaks a rule (body too long).
     """
-    now = utcnow()
+    now = clock.now()
     rfp = Rfp(author=author, state=RfpState.OPEN, created_at=now, updated_at=now)
     session.add(rfp)
     _apply(session, rfp, draft)
@@ -121,7 +114,7 @@ def update_rfp(session: Session, *, rfp: Rfp, editor: User, draft: RfpDraft) -> 
     if not rfp.can_edit(editor):
         raise NotAllowed("Only the author can edit this RFP (organisers can withdraw it).")
     _apply(session, rfp, draft)
-    rfp.updated_at = utcnow()
+    rfp.updated_at = clock.now()
     session.flush()
     search.index_rfp(session, rfp.id)
     return rfp
@@ -135,8 +128,8 @@ def withdraw_rfp(session: Session, *, rfp: Rfp, actor: User, reason: str = "") -
     if not rfp.can_withdraw(actor):
         raise NotAllowed("Only the author or an organiser can withdraw an open RFP.")
     rfp.state = RfpState.WITHDRAWN
-    rfp.updated_at = utcnow()
-    if actor.id != rfp.author_id:  # an organiser withdrew someone else's RFP: moderation
+    rfp.updated_at = clock.now()
+    if not rfp.is_author(actor):  # an organiser withdrew someone else's RFP: moderation
         record(
             session,
             kind=ModerationKind.WITHDRAW_RFP,

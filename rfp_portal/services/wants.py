@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.db import insert_for, utcnow
+from rfp_portal import clock
+from rfp_portal.db import insert_for
 from rfp_portal.models import Rfp, User, wants
 from rfp_portal.services import NotAllowed
 
@@ -33,14 +34,14 @@ def set_want(session: Session, *, rfp: Rfp, user: User, want: bool) -> None:
     if not rfp.can_be_wanted_by(user):
         raise NotAllowed(
             "You wrote this RFP, so you want it already."
-            if user.id == rfp.author_id
+            if rfp.is_author(user)
             else "A withdrawn RFP no longer takes “I want this plot too”."
         )
     if want:
         insert = insert_for(session)
         added = session.execute(
             insert(wants)
-            .values(rfp_id=rfp.id, user_id=user.id, created_at=utcnow())
+            .values(rfp_id=rfp.id, user_id=user.id, created_at=clock.now())
             .on_conflict_do_nothing()
             .returning(wants.c.rfp_id)
         ).all()

@@ -9,10 +9,10 @@ from rfp_portal.db import get_session
 from rfp_portal.models import Claim, ClaimStatus, ModerationAction, Rfp, Role, User
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.queries import rfp_listing
-from rfp_portal.services import DomainError
 from rfp_portal.services.accounts import find_user_by_username, set_account_active, set_role
 from rfp_portal.users.forms import AccountStateForm, RoleForm
-from rfp_portal.web import claim_policy, now
+from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.views import perform
 
 bp = Blueprint("users", __name__)
 
@@ -24,9 +24,7 @@ def show(username: str):
     :raise 404: when nobody has that username.
     """
     session = get_session()
-    person = find_user_by_username(session, username)
-    if person is None:
-        abort(404, description="There is nobody with that username.")
+    person = _load_person(username)
     rfps = session.scalars(
         rfp_listing(now(), claim_policy())
         .where(Rfp.author_id == person.id)
@@ -77,10 +75,9 @@ def change_role(username: str):
     if not form.validate_on_submit():
         flash(" ".join(form.role.errors) or "That form had expired; please try again.", "error")
         return redirect(url_for("users.show", username=person.username))
-    session = get_session()
-    set_role(session, user=person, role=Role(form.role.data), actor=current_user)
-    session.commit()
-    flash(f"{person.display_name} is now {person.role.value}.", "success")
+    role = Role(form.role.data)
+    if perform(lambda: set_role(get_session(), user=person, role=role, actor=current_user)):
+        flash(f"{person.display_name} is now {person.role.value}.", "success")
     return redirect(url_for("users.show", username=person.username))
 
 
@@ -92,23 +89,20 @@ def change_active(username: str):
     if not current_user.is_admin or person.id == current_user.id:
         abort(403, description="Only admins can do that, and not to their own account.")
     form = AccountStateForm()
-    session = get_session()
     if form.validate_on_submit():
         active = form.active.data == "yes"
-        try:
-            set_account_active(
-                session,
+        done = perform(
+            lambda: set_account_active(
+                get_session(),
                 user=person,
                 actor=current_user,
                 active=active,
                 reason=form.reason.data or "",
                 now=now(),
-            )
-        except DomainError as error:
-            session.rollback()
-            form.add_domain_error(error)
-        else:
-            session.commit()
+            ),
+            form=form,
+        )
+        if done:
             flash(
                 f"{person.display_name}'s account is "
                 + ("active again." if active else "deactivated; their sessions have ended."),

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
-import rfp_portal.models  # noqa: F401 - registers the tables on Base.metadata
 from rfp_portal import create_app
-from tests.conftest import create_schema
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -53,19 +53,17 @@ class LiveServer:
 
 
 @contextmanager
-def _serve(tmp: Path) -> Iterator[str]:
+def _serve(tmp: Path, template: Path) -> Iterator[str]:
     """The portal on a new SQLite database in ``tmp``, served on a free loopback port."""
-    with _serve_app(tmp) as server:
+    with _serve_app(tmp, template) as server:
         yield server.url
 
 
 @contextmanager
-def _serve_app(tmp: Path) -> Iterator[LiveServer]:
-    """Like ``_serve``, but yields the app too."""
+def _serve_app(tmp: Path, template: Path) -> Iterator[LiveServer]:
+    """Like ``_serve``, but yields the app too. The database is a copy of ``template``."""
+    shutil.copyfile(template, tmp / "browser.db")
     url = f"sqlite:///{tmp / 'browser.db'}"
-    engine = sa.create_engine(url)
-    create_schema(engine)
-    engine.dispose()
     app = create_app(
         {"DATABASE_URL": url, "SECRET_KEY": "browser-test", "INSTANCE_PATH": str(tmp / "instance")}
     )
@@ -82,30 +80,30 @@ def _serve_app(tmp: Path) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
+def live_server(tmp_path_factory, sqlite_template) -> Iterator[str]:
     """The portal on SQLite, served by werkzeug on a free loopback port; yields its base URL."""
-    with _serve(tmp_path_factory.mktemp("browser")) as url:
+    with _serve(tmp_path_factory.mktemp("browser"), sqlite_template) as url:
         yield url
 
 
 @pytest.fixture
-def own_live_server(tmp_path_factory) -> Iterator[str]:
+def own_live_server(tmp_path_factory, sqlite_template) -> Iterator[str]:
     """Another portal with an empty database of its own, for this test only.
 
     For a test whose RFPs must not show up in the listings the other browser tests check (they
     expect to find only their own RFP there).
     """
-    with _serve(tmp_path_factory.mktemp("browser-own")) as url:
+    with _serve(tmp_path_factory.mktemp("browser-own"), sqlite_template) as url:
         yield url
 
 
 @pytest.fixture
-def own_live_app(tmp_path_factory) -> Iterator[LiveServer]:
+def own_live_app(tmp_path_factory, sqlite_template) -> Iterator[LiveServer]:
     """Like ``own_live_server`` (an empty database for this test only), with the app as well.
 
     For a test that must put something in the database directly, e.g. an organiser's account.
     """
-    with _serve_app(tmp_path_factory.mktemp("browser-own")) as server:
+    with _serve_app(tmp_path_factory.mktemp("browser-own"), sqlite_template) as server:
         yield server
 
 
@@ -116,9 +114,19 @@ def base_url(live_server: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir() -> Path:
-    """Where the screenshots go (gitignored); stale ones from an earlier run are removed."""
+def artifacts_dir(request) -> Path:
+    """Where the screenshots go (gitignored); those of an earlier run are removed first.
+
+    With pytest-xdist each worker has this fixture; the first one of the run (whose id is kept
+    in a stamp file, read and written under a lock) removes them, the others leave them alone.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("*.png"):
-        old.unlink()
+    run = getattr(request.config, "workerinput", {}).get("testrunuid") or uuid.uuid4().hex
+    with open(ARTIFACTS / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = ARTIFACTS / ".run"
+        if not stamp.exists() or stamp.read_text() != run:
+            for old in ARTIFACTS.glob("*.png"):
+                old.unlink()
+            stamp.write_text(run)
     return ARTIFACTS

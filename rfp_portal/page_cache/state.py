@@ -1,0 +1,84 @@
+"""The content generation: one number, bumped in the same transaction as every committed write.
+
+Its table sits on the models' ``Base`` (so ``create_all`` and Alembic see it), but it is the page
+cache's bookkeeping, not part of the portal's content.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from rfp_portal.db import Base, get_session, insert_for
+
+_READ_ONLY_SQL = ("SELECT", "WITH", "EXPLAIN", "SET", "PRAGMA", "SHOW")
+GENERATION_SQL = "SELECT content_generation FROM site_state WHERE id = 1"
+
+
+class SiteState(Base):
+    """One row (id 1). ``content_generation`` grows with every committed write."""
+
+    __tablename__ = "site_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_generation: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+def _note_write(execute_state) -> None:
+    statement = execute_state.statement
+    if execute_state.is_select:
+        return
+    if isinstance(statement, sa.TextClause) and statement.text.lstrip()[:7].upper().startswith(
+        _READ_ONLY_SQL
+    ):
+        return
+    execute_state.session.info["wrote"] = True
+
+
+def _note_flush(session: Session, _context) -> None:
+    session.info["wrote"] = True  # after_flush only fires when there was something to flush
+
+
+def _bump_generation(session: Session) -> None:
+    if not session.info.pop("wrote", False):
+        return
+    # One statement that also makes the row if it is missing; writers queue on this row only
+    # for the moment between their last write and their commit.
+    statement = insert_for(session)(SiteState).values(id=1, content_generation=1)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SiteState.id],
+            set_={"content_generation": SiteState.content_generation + 1},
+        )
+    )
+    session.info.pop("wrote", None)  # the bump itself is not news
+
+
+def _forget_writes(session: Session, *_args) -> None:
+    session.info.pop("wrote", None)
+
+
+def track_writes(session_class) -> None:
+    """Install the events on a session class (once)."""
+    if getattr(session_class, "_tracks_writes", False):
+        return
+    event.listen(session_class, "do_orm_execute", _note_write)
+    event.listen(session_class, "after_flush", _note_flush)
+    event.listen(session_class, "before_commit", _bump_generation)
+    event.listen(session_class, "after_rollback", _forget_writes)
+    session_class._tracks_writes = True
+
+
+def current_generation() -> int:
+    """The generation, as this request's session sees it (a plain statement: it runs often)."""
+    value = get_session().connection().exec_driver_sql(GENERATION_SQL).scalar()
+    return value or 0
+
+
+def read_generation(app: Flask) -> int:
+    """The content generation, read on a pooled connection of the app's engine (no ORM)."""
+    with app.extensions["rfp_db"]["engine"].connect() as connection:
+        value = connection.exec_driver_sql(GENERATION_SQL).scalar()
+    return value or 0

@@ -1,0 +1,87 @@
+"""The store: a small LRU of whole responses (and of fragments, through ``kept``), per worker."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+
+from rfp_portal import clock
+from rfp_portal.page_cache.state import current_generation
+
+
+@dataclass
+class Entry:
+    stored_at: float
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class PageStore:
+    """A small LRU of whole responses, bounded by entries and bytes; one per worker process."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, max_age: float) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            # Aged on the portal's clock, which pages follow (a clock set back expires it too).
+            if not 0 <= clock.timestamp() - entry.stored_at <= max_age:
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple, entry: Entry) -> None:
+        size = len(entry.body)
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = entry
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple) -> None:
+        entry = self._entries.pop(key)
+        self._bytes -= len(entry.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def kept(name: str, *parts, make: Callable[[], str]) -> str:
+    """``make()``, computed once per site change and shared from the page store.
+
+    For text that is the same for everyone who asks with the same ``parts``: the key holds the
+    generation, so the next write makes it afresh; it also expires after PAGE_CACHE_SECONDS.
+    """
+    config = current_app.config
+    if not config["PAGE_CACHE_ENTRIES"]:
+        return make()
+    key = (name, current_generation(), *parts)
+    store: PageStore = current_app.extensions["page_cache"]
+    entry = store.get(key, config["PAGE_CACHE_SECONDS"])
+    if entry is not None:
+        return entry.body.decode()
+    text = make()
+    store.put(key, Entry(clock.timestamp(), "200 OK", [], text.encode()))
+    return text

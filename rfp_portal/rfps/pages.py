@@ -1,0 +1,97 @@
+"""Pages several blueprints show: an RFP's page and a page of the listing.
+
+The claims, comments and Jams blueprints re-render an RFP's page with their form's errors in
+place, and the API serves the listing's pages as JSON; they import this module, never
+``rfps/routes.py``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from rfp_portal.db import get_session
+from rfp_portal.forms import ConfirmForm
+from rfp_portal.forms.rfp_page import ClaimForm, CommentForm, PresentationForm, ProgressForm
+from rfp_portal.models import Claim, Comment, Jam, Presentation, Rfp
+from rfp_portal.pagination import Page
+from rfp_portal.rfps.listing import Listing
+from rfp_portal.services.claims import claim_refusal
+from rfp_portal.services.wants import wants_rfp
+from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.views import one_or_404
+
+
+def load_rfp(rfp_id: int) -> Rfp:
+    """The RFP with its author, tags and plots.
+
+    :raise 404: when there is no RFP with that id.
+    """
+    return one_or_404(
+        sa.select(Rfp)
+        .where(Rfp.id == rfp_id)
+        .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots)),
+        "There is no RFP with that number.",
+    )
+
+
+def listing_page(listing: Listing, number: int | None, per_page: int) -> Page:
+    """One page of ``listing``: the count and the RFPs, in a fixed number of queries."""
+    session = get_session()
+    query = listing.select(
+        now=now(), policy=claim_policy(), dialect=session.get_bind().dialect.name
+    )
+    return Page.of(session, query, number=number, per_page=per_page)
+
+
+def make_presentation_form(**kwargs) -> PresentationForm:
+    """The form that links an RFP to a Research Jam, offering every Jam, newest first."""
+    jams = get_session().scalars(sa.select(Jam).order_by(Jam.starts_at.desc())).all()
+    return PresentationForm.for_jams(jams, **kwargs)
+
+
+def render_rfp_page(
+    rfp: Rfp, *, claim_form=None, progress_forms=None, comment_form=None, presentation_form=None
+):
+    """The RFP page, with forms that failed validation shown in place.
+
+    A fixed number of queries, however many claims, updates and comments it has.
+    """
+    session = get_session()
+    session.scalars(
+        sa.select(Rfp)
+        .where(Rfp.id == rfp.id)
+        .options(
+            selectinload(Rfp.claims).selectinload(Claim.claimant),
+            selectinload(Rfp.claims).selectinload(Claim.updates),
+            selectinload(Rfp.claims).selectinload(Claim.result_plot),
+            selectinload(Rfp.comments).selectinload(Comment.author),
+            selectinload(Rfp.presentations).selectinload(Presentation.jam),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+    refusal = None
+    if current_user.is_authenticated:
+        refusal = claim_refusal(session, rfp, current_user, now=now(), policy=claim_policy())
+    if presentation_form is None and rfp.is_managed_by(current_user):
+        presentation_form = make_presentation_form(formdata=None)
+    progress_forms = progress_forms or {}
+    for claim in rfp.claims:
+        if claim.is_claimant(current_user) and claim.id not in progress_forms:
+            progress_forms[claim.id] = ProgressForm(prefix=f"claim-{claim.id}", formdata=None)
+    # Forms only for people who can send them: making one starts a session (its CSRF token),
+    # and a visitor's page without one can be served from the page cache.
+    signed_in = current_user.is_authenticated
+    return render_template(
+        "rfps/show.html",
+        rfp=rfp,
+        claim_refusal=refusal,
+        claim_form=claim_form or (ClaimForm(formdata=None) if signed_in else None),
+        progress_forms=progress_forms,
+        comment_form=comment_form or (CommentForm(formdata=None) if signed_in else None),
+        confirm_form=ConfirmForm(formdata=None) if signed_in else None,
+        presentation_form=presentation_form,
+        wanted=wants_rfp(session, rfp=rfp, user=current_user),
+    )

@@ -1,0 +1,48 @@
+"""The request's context: its clock, the claim rules in force, what every template may ask."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from rfp_portal import clock
+from rfp_portal.db import get_session
+from rfp_portal.models.claim import ClaimPolicy
+from rfp_portal.page_cache import kept
+from rfp_portal.services.notifications import unread_count
+
+
+def now() -> datetime:
+    """The current time, from the portal's one clock."""
+    return clock.now()
+
+
+def claim_policy() -> ClaimPolicy:
+    """The claim rules of this portal's configuration (check-in, expiry, claims per person)."""
+    config = current_app.config
+    return ClaimPolicy(
+        checkin_days=config["CLAIM_CHECKIN_DAYS"],
+        expire_days=config["CLAIM_EXPIRE_DAYS"],
+        per_person=config["MAX_ACTIVE_CLAIMS"],
+    )
+
+
+def _template_globals() -> dict:
+    """What every page may ask: the time, the claim rules, and the reader's unread count."""
+    unread = 0
+    if current_user.is_authenticated:
+        # A notification appears, or is read, only by a write, which moves the generation.
+        unread = int(
+            kept(
+                "unread notifications",
+                current_user.id,
+                make=lambda: str(unread_count(get_session(), current_user)),
+            )
+        )
+    return {"now": now(), "policy": claim_policy(), "unread_notifications": unread}
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_template_globals)
