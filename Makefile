@@ -21,12 +21,16 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@ $(VENV)/.run-deps
 
+# The web server and the outbox sender, side by side (Procfile); with no MAIL_URL every e-mail
+# lands as a file in instance/mail.
 run: $(VENV)/.run-deps
 	$(BIN)/flask --app $(APP) db upgrade
 	$(BIN)/flask --app $(APP) demo-data --if-empty
 	@echo "Serving the RFP Portal on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	exec $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
-		--access-logfile - '$(APP):create_app()'
+	@echo "E-mail: $${MAIL_URL:-written as .eml files into instance/mail/}"
+	PATH="$(abspath $(BIN)):$$PATH" PORT=$(PORT) WORKERS=$(WORKERS) \
+		PUBLIC_URL="$${PUBLIC_URL:-http://127.0.0.1:$(PORT)}" \
+		exec $(BIN)/honcho start --no-colour -p $(PORT) -f Procfile
 
 system-deps:
 	@scripts/install-system-deps

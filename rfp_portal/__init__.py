@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     web.init_app(app)
 
+    from rfp_portal.admin.routes import bp as admin_bp
     from rfp_portal.api.routes import bp as api_bp
     from rfp_portal.auth.routes import bp as auth_bp
     from rfp_portal.claims.routes import bp as claims_bp
@@ -71,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         comments_bp,
         jams_bp,
         users_bp,
+        admin_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -239,8 +239,48 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
+outbox_cli = AppGroup("outbox", help="Send the e-mail and webhook posts waiting in the outbox.")
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    log = logging.getLogger("rfp_portal.outbox")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+@outbox_cli.command("send")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many.")
+def outbox_send(limit: int | None) -> None:
+    """Run the reminders that are due, send every message that is due, and exit (cron)."""
+    from rfp_portal.outbox.sender import Sender
+
+    _log_to_stderr()
+    sender = Sender(current_app._get_current_object())
+    sender.run_schedule()
+    report = sender.send_due(limit=limit)
+    click.echo(f"Outbox: {report}.")
+
+
+@outbox_cli.command("run")
+@click.option(
+    "--poll", type=click.FloatRange(min=0.05), help="Seconds between looks (OUTBOX_POLL_SECONDS)."
+)
+def outbox_run(poll: float | None) -> None:
+    """Keep sending: look for due messages every few seconds, until stopped (systemd, honcho)."""
+    from rfp_portal.outbox.sender import Sender
+
+    _log_to_stderr()
+    app = current_app._get_current_object()
+    Sender(app).run_forever(poll_seconds=poll or app.config["OUTBOX_POLL_SECONDS"])
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(uploads_cli)
+    app.cli.add_command(outbox_cli)
     for command in (create_admin, set_role_command, demo_data, backup_command, restore_command):
         app.cli.add_command(command)

@@ -53,6 +53,9 @@ RATE_LIMIT_DEFAULTS = {
     "RATE_LIMIT_COMMENT_PER_ACCOUNT": "6 per minute; 100 per day",
     "RATE_LIMIT_UPLOAD_PER_CLIENT": "30 per hour",
     "RATE_LIMIT_UPLOAD_PER_ACCOUNT": "20 per hour",
+    "RATE_LIMIT_RESET_PER_CLIENT": "10 per hour",
+    "RATE_LIMIT_RESET_PER_ADDRESS": "3 per hour",
+    "RATE_LIMIT_MAIL_PER_ACCOUNT": "5 per hour",
 }
 
 
@@ -95,6 +98,19 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", 2000)),
         "PAGE_CACHE_BYTES": int(os.environ.get("PAGE_CACHE_BYTES", 64 * 1024 * 1024)),
         "PAGE_CACHE_SECONDS": float(os.environ.get("PAGE_CACHE_SECONDS", 60)),
+        # Mail and webhooks (rfp_portal/outbox/): empty MAIL_URL writes .eml files into
+        # instance/mail; smtp://user:pass@host:587 (STARTTLS) or smtps://…:465 for real mail.
+        "MAIL_URL": os.environ.get("MAIL_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "RFP Portal <rfp-portal@localhost>"),
+        # Where links in e-mails and webhook posts point (the address people use).
+        "PUBLIC_URL": (
+            os.environ.get("PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+        ).rstrip("/"),
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 10)),
+        "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", 30)),
+        "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", 2)),
+        # Webhooks may post to loopback addresses (and over http there): tests, development.
+        "WEBHOOK_ALLOW_LOOPBACK": _flag("WEBHOOK_ALLOW_LOOPBACK"),
         # Throttling (rfp_portal/limits.py); "memory://" counts per process.
         "RATELIMIT_ENABLED": not _flag("RATELIMIT_DISABLED"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from rfp_portal import clock, search
 from rfp_portal.db import Base
-from rfp_portal.models import Compute, Difficulty, Plot, Role, User
+from rfp_portal.models import Compute, Difficulty, OutboxMessage, Plot, Role, User
 from rfp_portal.services.accounts import register_user
 from rfp_portal.services.plots import add_example_plot, add_sketch
 from rfp_portal.services.rfps import RfpDraft, submit_rfp
@@ -341,6 +341,7 @@ def load(session: Session, store: ImageStore) -> str:
             password=DEMO_PASSWORD,
             role=role,
         )
+        people[username].email_confirmed_at = clock.now()  # demo people need no link
     now = clock.now()
     rfps = []
     for index, spec in enumerate(RFPS):
@@ -379,6 +380,8 @@ def load(session: Session, store: ImageStore) -> str:
         fans = [p for p in people.values() if rfp.can_be_wanted_by(p)]
         for fan in fans[: (len(RFPS) - index) % 4]:
             set_want(session, rfp=rfp, user=fan, want=True)
+    # The demo's history is not news: nobody is mailed about it (reminders still come due).
+    session.execute(sa.delete(OutboxMessage))
     plots = session.scalar(sa.select(sa.func.count()).select_from(Plot))
     return (
         f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs, {plots} plots, "

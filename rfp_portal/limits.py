@@ -1,4 +1,4 @@
-"""Throttling of log-in, registration, comments and uploads (Flask-Limiter).
+"""Throttling of log-in, registration, password resets, mail, comments and uploads (Flask-Limiter).
 
 Each throttled action has two limits: one per client (its address, as the proxy reports it when
 ``PROXY_COUNT`` is set) and one per account (the person logged in, or for log-in the account
@@ -32,6 +32,11 @@ def _login_name() -> str:
     return "login:" + " ".join(request.form.get("login", "").split()).lower()[:254]
 
 
+def _reset_address() -> str:
+    """The address a reset is asked for, however it is spelled (one inbox, one count)."""
+    return "reset:" + "".join(request.form.get("email", "").split()).lower()[:254]
+
+
 def _failed(response) -> bool:
     """Only failed attempts count toward the log-in limits (a success redirects)."""
     return response.status_code != 302
@@ -49,6 +54,17 @@ login_per_account = limiter.limit(
 register_per_client = limiter.limit(
     _configured("RATE_LIMIT_REGISTER_PER_CLIENT"), methods=["POST"], scope="register"
 )
+reset_per_client = limiter.limit(
+    _configured("RATE_LIMIT_RESET_PER_CLIENT"), methods=["POST"], scope="reset-client"
+)
+reset_per_address = limiter.limit(
+    _configured("RATE_LIMIT_RESET_PER_ADDRESS"), methods=["POST"], key_func=_reset_address,
+    scope="reset-address",
+)  # fmt: skip
+mail_per_account = limiter.limit(
+    _configured("RATE_LIMIT_MAIL_PER_ACCOUNT"), methods=["POST"], key_func=_person,
+    scope="mail-account",
+)  # fmt: skip
 comment_per_client = limiter.limit(
     _configured("RATE_LIMIT_COMMENT_PER_CLIENT"), methods=["POST"], scope="comment-client"
 )

@@ -507,8 +507,15 @@ class Factory:
         return self.counter[0]
 
     def user(
-        self, username: str | None = None, *, role: Role = Role.MEMBER, password: str = PASSWORD
+        self,
+        username: str | None = None,
+        *,
+        role: Role = Role.MEMBER,
+        password: str = PASSWORD,
+        confirmed: bool = True,
     ) -> User:
+        """A person; their address is confirmed (so mail reaches them) unless ``confirmed`` is
+        false."""
         n = self._next()
         username = username or f"person{n}"
         with self.app.app_context():
@@ -519,6 +526,7 @@ class Factory:
                 display_name=f"Person {username}",
                 role=role,
                 password_hash=generate_password_hash(password, FAST_HASH),
+                email_confirmed_at=datetime.now(UTC) if confirmed else None,
             )
             session.add(user)
             session.commit()

@@ -62,7 +62,13 @@ def test_claimants_hear_of_comments_but_nobody_hears_of_their_own(web, app, make
             )
         ).all()
     received = sorted((name, kind.value) for name, kind in rows)
-    assert received == [("author", "claimed"), ("author", "commented"), ("jun", "commented")]
+    # ada wrote the thread's first comment: the author's is a reply after it
+    assert received == [
+        ("ada", "replied"),
+        ("author", "claimed"),
+        ("author", "commented"),
+        ("jun", "commented"),
+    ]
 
 
 def test_the_author_edits_and_the_thread_says_edited(web, app, thread):

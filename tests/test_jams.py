@@ -321,3 +321,16 @@ def test_every_time_on_a_page_is_a_time_element_in_pacific_and_utc(web, app, mak
         in html
     )
     assert not re.search(r"<time(?![^>]*local-time)", html)  # no time element without the class
+
+
+def test_the_jams_atom_feed_parses_with_the_agenda(organiser, app, make, jam_and_rfp):
+    import feedparser
+
+    jam_id, rfp_id = jam_and_rfp
+    assert link(organiser, rfp_id, jam_id).status_code == 302
+    parsed = feedparser.parse(organiser.get("/jams.atom").get_data())
+    assert not parsed.bozo, parsed.bozo_exception
+    titles = [entry.title for entry in parsed.entries]
+    assert any(title.startswith("Research Jam #") for title in titles)
+    assert any("On the agenda" in entry.summary for entry in parsed.entries)
+    assert 'type="application/atom+xml"' in organiser.get("/jams").get_data(as_text=True)

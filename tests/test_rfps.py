@@ -426,6 +426,20 @@ def test_the_write_route_lists_cover_every_post_route(app):
     }
     # proven in test_discovery.py
     covered |= {"/rfps/<id:rfp_id>/want"}
+    # proven in test_mail.py and the authorisation matrix
+    covered |= {
+        "/password/forgot",
+        "/password/reset/<token>",
+        "/account/confirm",
+        "/account/email",
+        "/account/notifications",
+        "/unsubscribe/<token>",
+        "/admin/outbox/<id:message_id>/retry",
+        "/admin/webhooks",
+        "/admin/webhooks/<id:hook_id>/delete",
+        "/rfps/<id:rfp_id>/watch",
+        "/tags/<name>/follow",
+    }
     # proven in test_moderation.py
     covered |= {"/users/<username>/role", "/users/<username>/active", "/account/password"}
     # proven in test_jams.py

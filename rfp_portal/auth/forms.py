@@ -1,13 +1,32 @@
-from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Regexp,
+    ValidationError,
+)
 
 from rfp_portal.forms import BaseForm
+from rfp_portal.models import DEFAULT_DELIVERY, TAG_DIGEST, Delivery, NotificationKind
+from rfp_portal.models.notification import choices_for
 from rfp_portal.services.accounts import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     USERNAME_PATTERN,
     password_problem,
 )
+
+DELIVERY_LABELS = {
+    Delivery.EMAIL: "E-mail at once",
+    Delivery.DAILY: "Daily digest",
+    Delivery.WEEKLY: "Weekly digest",
+    Delivery.SITE: "On the site only",
+}
+TAG_DIGEST_LABEL = "New RFPs with tags I follow"
 
 
 class RegisterForm(BaseForm):
@@ -85,12 +104,9 @@ class LoginForm(BaseForm):
     remember = BooleanField("Keep me logged in on this device")
 
 
-class PasswordForm(BaseForm):
-    current = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)],
-        render_kw={"autocomplete": "current-password"},
-    )
+class NewPasswordForm(BaseForm):
+    """A new password, typed twice (reset links; the change form adds the current one)."""
+
     password = PasswordField(
         "New password",
         validators=[
@@ -112,3 +128,58 @@ class PasswordForm(BaseForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class PasswordForm(NewPasswordForm):
+    current = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+def _email_field(label: str) -> EmailField:
+    return EmailField(
+        label,
+        validators=[
+            DataRequired("Enter an e-mail address."),
+            Length(max=254),
+            Email("Enter a valid e-mail address.", check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class ForgotPasswordForm(BaseForm):
+    email = _email_field("Your account's e-mail address")
+
+
+class EmailForm(BaseForm):
+    email = _email_field("New e-mail address")
+    password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)],
+        description="To be sure it is you who moves the account.",
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+def notification_settings_form(current: dict[str, Delivery]) -> BaseForm:
+    """One choice per kind of notification (and the tag digest), showing ``current``."""
+
+    class NotificationSettingsForm(BaseForm):
+        pass
+
+    for key in DEFAULT_DELIVERY:
+        label = TAG_DIGEST_LABEL if key == TAG_DIGEST else NotificationKind(key).label
+        setattr(
+            NotificationSettingsForm,
+            key,
+            RadioField(
+                label,
+                choices=[SelectChoice(d.value, DELIVERY_LABELS[d]) for d in choices_for(key)],
+                default=current[key].value,
+                validators=[InputRequired("Choose how to hear of it.")],
+            ),
+        )
+    return NotificationSettingsForm()

@@ -1,15 +1,38 @@
-"""Accounts: register, log in, log out."""
+"""Accounts: register, log in, log out; the address, the password, and what people hear of."""
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 
 from rfp_portal import limits
-from rfp_portal.auth.forms import LoginForm, PasswordForm, RegisterForm
+from rfp_portal.auth.forms import (
+    EmailForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordForm,
+    RegisterForm,
+    notification_settings_form,
+)
 from rfp_portal.db import get_session
-from rfp_portal.services.accounts import change_password, find_user_by_login, register_user
+from rfp_portal.forms import ConfirmForm
+from rfp_portal.models import DAILY_DIGEST, DEFAULT_DELIVERY, TAG_DIGEST, Delivery, NotificationKind
+from rfp_portal.services import tokens
+from rfp_portal.services.accounts import (
+    change_email,
+    change_password,
+    confirm_address,
+    find_user_by_login,
+    register_user,
+    request_password_reset,
+    reset_password,
+    send_confirmation,
+)
+from rfp_portal.services.notifications import followed_tags, set_delivery, settings_of
+from rfp_portal.web.context import now
+from rfp_portal.web.extensions import csrf
 from rfp_portal.web.views import perform
 
 bp = Blueprint("auth", __name__)
@@ -53,7 +76,11 @@ def register():
         if done:
             user = done.value
             start_session(user)
-            flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
+            flash(
+                f"Welcome, {user.display_name}! Your account is ready. We sent a link to "
+                f"{user.email} to confirm the address; the portal mails it nothing else until then.",
+                "success",
+            )
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
     return render_template("auth/register.html", form=form), 422 if form.errors else 200
 
@@ -104,3 +131,186 @@ def password():
             flash("Your password is changed. You are logged out everywhere else.", "success")
             return redirect(url_for("users.show", username=current_user.username))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+# -- a forgotten password ----------------------------------------------------------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limits.reset_per_client
+@limits.reset_per_address
+def forgot_password():
+    """Ask for a reset link. The answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        done = perform(
+            lambda: request_password_reset(get_session(), address=form.email.data, now=now()),
+            form=form,
+        )
+        if done:
+            return redirect(url_for("auth.forgot_password_sent"), 303)
+    return render_template("auth/forgot.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/forgot/sent")
+def forgot_password_sent():
+    return render_template("auth/forgot_sent.html")
+
+
+def _token_problem(error: tokens.BadToken, *, title: str):
+    return render_template("auth/token_problem.html", title=title, message=str(error)), 400
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limits.reset_per_client
+def reset_password_page(token: str):
+    """A link from a reset e-mail: choose a new password, and be logged in with it."""
+    try:
+        user = tokens.user_for_reset(
+            get_session(), current_app.config["SECRET_KEY"], token, now=now()
+        )
+    except tokens.BadToken as error:
+        return _token_problem(error, title="This reset link does not work")
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        done = perform(
+            lambda: reset_password(get_session(), user=user, new=form.password.data, now=now()),
+            form=form,
+        )
+        if done:
+            start_session(user)
+            flash(
+                "Your password is changed, and you are logged in. Every other session ended.",
+                "success",
+            )
+            return redirect(url_for("main.index"))
+    return render_template("auth/reset.html", form=form, user=user), 422 if form.errors else 200
+
+
+# -- the address -------------------------------------------------------------------------------
+
+
+@bp.route("/account/confirm/<token>")
+def confirm_address_page(token: str):
+    """A link from a confirmation e-mail; it works logged in or not."""
+    try:
+        user = tokens.user_for_confirmation(
+            get_session(), current_app.config["SECRET_KEY"], token, now=now()
+        )
+    except tokens.BadToken as error:
+        return _token_problem(error, title="This confirmation link does not work")
+    done = perform(lambda: confirm_address(get_session(), user=user, now=now()))
+    if done and done.value:
+        flash(f"Thank you: {user.email} is confirmed.", "success")
+    elif done:
+        flash(f"{user.email} was confirmed already.", "info")
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.notification_settings"))
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/account/confirm", methods=["POST"])
+@login_required
+@limits.mail_per_account
+def resend_confirmation():
+    form = ConfirmForm()
+    if form.validate_on_submit() and perform(
+        lambda: send_confirmation(get_session(), user=current_user, now=now())
+    ):
+        flash(f"A new confirmation link is on its way to {current_user.email}.", "success")
+    return redirect(url_for("auth.notification_settings"))
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+@login_required
+@limits.mail_per_account
+def email():
+    """Move the account to a new address (confirmed by a link; the old address is told)."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        done = perform(
+            lambda: change_email(
+                get_session(),
+                user=current_user,
+                password=form.password.data,
+                email=form.email.data,
+                now=now(),
+            ),
+            form=form,
+        )
+        if done:
+            flash(
+                f"Your address is now {current_user.email}. Follow the link we sent there to "
+                "confirm it; your old address was told of the change.",
+                "success",
+            )
+            return redirect(url_for("auth.notification_settings"))
+    return render_template("auth/email.html", form=form), 422 if form.errors else 200
+
+
+# -- what people hear of -----------------------------------------------------------------------
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def notification_settings():
+    session = get_session()
+    form = notification_settings_form(settings_of(session, current_user))
+    if form.validate_on_submit():
+
+        def save() -> None:
+            for key in DEFAULT_DELIVERY:
+                set_delivery(session, user=current_user, key=key, delivery=Delivery(form[key].data))
+
+        if perform(save, form=form):
+            flash("Saved. You will hear of each thing as you chose.", "success")
+            return redirect(url_for("auth.notification_settings"))
+    return render_template(
+        "auth/notifications.html",
+        form=form,
+        tags=followed_tags(session, current_user),
+        confirm_form=ConfirmForm(),
+    ), 422 if form.errors else 200
+
+
+def _unsubscribe_label(key: str) -> str:
+    if key == TAG_DIGEST:
+        return "the weekly digest of new RFPs with tags you follow"
+    if key == DAILY_DIGEST:
+        return "the daily digest"
+    return f"e-mails when: {NotificationKind(key).label.lower()}"
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the authority; mail clients post without a session (RFC 8058)
+def unsubscribe(token: str):
+    """One-click unsubscribe from one kind of e-mail, without logging in."""
+    try:
+        found = tokens.unsubscribe_for(get_session(), current_app.config["SECRET_KEY"], token)
+    except tokens.BadToken as error:
+        return _token_problem(error, title="This unsubscribe link does not work")
+    if found.key not in (*DEFAULT_DELIVERY, DAILY_DIGEST):
+        return _token_problem(
+            tokens.BadToken("This link names no kind of e-mail the portal sends."),
+            title="This unsubscribe link does not work",
+        )
+    label = _unsubscribe_label(found.key)
+    session = get_session()
+    if request.method == "GET":
+        keys = [found.key] if found.key != DAILY_DIGEST else []
+        done = request.args.get("done") == "1" and all(
+            settings_of(session, found.user)[key] is Delivery.SITE for key in keys
+        )
+        return render_template("auth/unsubscribe.html", label=label, done=done, token=token)
+
+    def turn_off() -> None:
+        current = settings_of(session, found.user)
+        if found.key == DAILY_DIGEST:
+            keys = [key for key, d in current.items() if d is Delivery.DAILY]
+        else:
+            keys = [found.key]
+        for key in keys:
+            set_delivery(session, user=found.user, key=key, delivery=Delivery.SITE)
+
+    perform(turn_off)
+    return redirect(url_for("auth.unsubscribe", token=token, done=1), 303)

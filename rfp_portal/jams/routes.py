@@ -134,6 +134,23 @@ def calendar():
     )
 
 
+@bp.route("/jams.atom")
+def feed():
+    """The Jams as an Atom 1.0 feed, the most recently announced first."""
+    jams = (
+        get_session()
+        .scalars(
+            sa.select(Jam).order_by(Jam.created_at.desc(), Jam.id.desc()).options(*with_agenda())
+        )
+        .all()
+    )
+    updated = max((jam.updated_at for jam in jams), default=None) or now()
+    body = render_template(
+        "jams/feed.xml", jams=jams, updated=updated, self_url=url_for("jams.feed", _external=True)
+    )
+    return body, {"Content-Type": "application/atom+xml; charset=utf-8"}
+
+
 @bp.route("/jams/<int:number>.ics")
 def jam_calendar(number: int):
     return _calendar([load_jam(number)])

@@ -9,13 +9,39 @@ from rfp_portal.models.claim import Claim, ClaimPolicy, ClaimStatus, ProgressUpd
 from rfp_portal.models.comment import Comment
 from rfp_portal.models.jam import Jam, Presentation
 from rfp_portal.models.moderation import ModerationAction, ModerationKind
-from rfp_portal.models.notification import Notification, NotificationKind
+from rfp_portal.models.notification import (
+    DAILY_DIGEST,
+    DEFAULT_DELIVERY,
+    TAG_DIGEST,
+    Delivery,
+    Notification,
+    NotificationKind,
+    NotificationSetting,
+    rfp_watches,
+    tag_follows,
+)
+from rfp_portal.models.outbox import Channel, MessageKind, MessageState, OutboxMessage
 from rfp_portal.models.plot import Plot, PlotKind
 from rfp_portal.models.rfp import Compute, Difficulty, Rfp, RfpState, Tag, rfp_tags, wants
 from rfp_portal.models.user import Role, User
+from rfp_portal.models.webhook import Webhook, WebhookEvent, WebhookFormat
 from rfp_portal.page_cache import state as _page_cache_state  # noqa: F401 - its table
 
 __all__ = [
+    "DAILY_DIGEST",
+    "DEFAULT_DELIVERY",
+    "TAG_DIGEST",
+    "Channel",
+    "Delivery",
+    "MessageKind",
+    "MessageState",
+    "NotificationSetting",
+    "OutboxMessage",
+    "Webhook",
+    "WebhookEvent",
+    "WebhookFormat",
+    "rfp_watches",
+    "tag_follows",
     "Claim",
     "ClaimPolicy",
     "ClaimStatus",

@@ -33,6 +33,15 @@ class ClaimPolicy:
     expire_days: int = 30
     per_person: int = 3
 
+    @classmethod
+    def from_config(cls, config) -> ClaimPolicy:
+        """The policy a portal's settings (CLAIM_CHECKIN_DAYS …) describe."""
+        return cls(
+            checkin_days=config["CLAIM_CHECKIN_DAYS"],
+            expire_days=config["CLAIM_EXPIRE_DAYS"],
+            per_person=config["MAX_ACTIVE_CLAIMS"],
+        )
+
     def expires_before(self, now: datetime) -> datetime:
         """An active claim with no activity since this moment counts as expired."""
         return now - timedelta(days=self.expire_days)
@@ -80,6 +89,10 @@ class Claim(Base):
         sa.ForeignKey("plots.id", ondelete="SET NULL")
     )
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the sender told the claimant a check-in is due, and the author that it expired: each
+    # at most once per stretch of silence (a progress update starts a new one).
+    checkin_nudged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expiry_noticed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     rfp: Mapped[Rfp] = relationship(back_populates="claims")
     claimant: Mapped[User] = relationship()
@@ -103,6 +116,24 @@ class Claim(Base):
     def is_expired(self, now: datetime, policy: ClaimPolicy) -> bool:
         return self.status is ClaimStatus.ACTIVE and self.last_activity_at < policy.expires_before(
             now
+        )
+
+    @classmethod
+    def needs_checkin_nudge(cls, now: datetime, policy: ClaimPolicy):
+        """SQL: check-in due, and its holder not yet told since their last activity."""
+        return sa.and_(
+            cls.counts_as_active(now, policy),
+            cls.last_activity_at < policy.checkin_before(now),
+            sa.or_(cls.checkin_nudged_at.is_(None), cls.checkin_nudged_at < cls.last_activity_at),
+        )
+
+    @classmethod
+    def needs_expiry_notice(cls, now: datetime, policy: ClaimPolicy):
+        """SQL: expired, and the RFP's author not yet told since the claim's last activity."""
+        return sa.and_(
+            cls.status == ClaimStatus.ACTIVE,
+            cls.last_activity_at < policy.expires_before(now),
+            sa.or_(cls.expiry_noticed_at.is_(None), cls.expiry_noticed_at < cls.last_activity_at),
         )
 
     def is_checkin_due(self, now: datetime, policy: ClaimPolicy) -> bool:

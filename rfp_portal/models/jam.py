@@ -29,6 +29,8 @@ class Jam(Base):
     number: Mapped[int] = mapped_column(unique=True)
     title: Mapped[str] = mapped_column(sa.String(JAM_TITLE_MAX))
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # stored in UTC
+    # When the day-before reminders went out (presenters, the webhooks' agenda); never twice.
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The zone it was announced in, so the page can say "4 pm PT" as the community does.
     timezone: Mapped[str] = mapped_column(sa.String(64), default=COMMUNITY_ZONE)
     duration_minutes: Mapped[int] = mapped_column(default=90)

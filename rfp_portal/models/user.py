@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -45,6 +46,8 @@ class User(UserMixin, Base):
     # (changing the password, deactivation).
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    # The portal mails an address nothing but its confirmation link until it is confirmed.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     rfps: Mapped[list[Rfp]] = relationship(back_populates="author")
 
@@ -61,6 +64,15 @@ class User(UserMixin, Base):
 
     def end_all_sessions(self) -> None:
         self.session_token = new_session_token()
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    def password_fingerprint(self) -> str:
+        """A short digest of the password hash: a reset link carries it, so it dies when the
+        password changes (and so after its one use)."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
     @property
     def shown_name(self) -> str:

@@ -22,6 +22,7 @@ CACHEABLE = frozenset(
         "rfps.feed",
         "jams.index",
         "jams.show",
+        "jams.feed",
         "api.rfps",
         "api.rfp",
         "api.jams",

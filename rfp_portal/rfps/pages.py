@@ -8,7 +8,7 @@ place, and the API serves the listing's pages as JSON; they import this module, 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,7 @@ from rfp_portal.models import Claim, Comment, Jam, Presentation, Rfp
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.listing import Listing
 from rfp_portal.services.claims import claim_refusal
+from rfp_portal.services.notifications import is_watching, mark_read_for_rfp
 from rfp_portal.services.wants import wants_rfp
 from rfp_portal.web.context import claim_policy, now
 from rfp_portal.web.views import one_or_404
@@ -60,6 +61,12 @@ def render_rfp_page(
     A fixed number of queries, however many claims, updates and comments it has.
     """
     session = get_session()
+    # Opening the RFP reads what its reader was told of it (an action done on it redirects
+    # here); not a form shown again with its errors, which changes nothing. Before the page's
+    # load, since a commit expires what was loaded.
+    opening = request.method == "GET" and current_user.is_authenticated
+    if opening and mark_read_for_rfp(session, user=current_user, rfp_id=rfp.id, now=now()):
+        session.commit()
     session.scalars(
         sa.select(Rfp)
         .where(Rfp.id == rfp.id)
@@ -73,8 +80,10 @@ def render_rfp_page(
         .execution_options(populate_existing=True)
     ).one()
     refusal = None
+    watching = False
     if current_user.is_authenticated:
         refusal = claim_refusal(session, rfp, current_user, now=now(), policy=claim_policy())
+        watching = is_watching(session, user=current_user, rfp_id=rfp.id)
     if presentation_form is None and rfp.is_managed_by(current_user):
         presentation_form = make_presentation_form(formdata=None)
     progress_forms = progress_forms or {}
@@ -94,4 +103,5 @@ def render_rfp_page(
         confirm_form=ConfirmForm(formdata=None) if signed_in else None,
         presentation_form=presentation_form,
         wanted=wants_rfp(session, rfp=rfp, user=current_user),
+        watching=watching,
     )

@@ -1,4 +1,5 @@
-"""Requests for Plot: list, search, read, submit, edit, withdraw, want; tags and the feed."""
+"""Requests for Plot: list, search, read, submit, edit, withdraw, want, watch; tags (and
+following them) and the feed."""
 
 import dataclasses
 import html
@@ -15,10 +16,17 @@ from rfp_portal.page_cache import kept
 from rfp_portal.rfps.forms import RfpForm
 from rfp_portal.rfps.listing import CLAIMED, SORTS, STATES, Listing
 from rfp_portal.rfps.pages import listing_page, load_rfp, render_rfp_page
+from rfp_portal.services.notifications import (
+    follow_tag,
+    followed_tags,
+    unfollow_tag,
+    unwatch,
+    watch,
+)
 from rfp_portal.services.rfps import submit_rfp, update_rfp, withdraw_rfp
 from rfp_portal.services.wants import set_want
 from rfp_portal.web.context import claim_policy, now
-from rfp_portal.web.views import perform
+from rfp_portal.web.views import one_or_404, perform
 
 bp = Blueprint("rfps", __name__)
 
@@ -32,10 +40,15 @@ def index():
         # The filter form sends every field; the shareable address leaves out the empty ones.
         page_number = request.args.get("page", type=int)
         return redirect(url_for("rfps.index", **listing.args(), page=page_number))
+    following = None
+    if current_user.is_authenticated and len(listing.tags) == 1:
+        following = listing.tags[0] in followed_tags(get_session(), current_user)
     return render_template(
         "rfps/index.html",
         listing=listing,
         listing_html=Markup(listing_html(listing)),  # noqa: S704 - our own template's output
+        following=following,
+        confirm_form=ConfirmForm(formdata=None) if following is not None else None,
     )
 
 
@@ -165,6 +178,40 @@ def want(rfp_id: int):
     elif done:
         flash("You no longer want this plot on record.", "info")
     return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="want"))
+
+
+@bp.route("/rfps/<id:rfp_id>/watch", methods=["POST"])
+@login_required
+def watch_rfp(rfp_id: int):
+    """Start or stop watching an RFP (``watch=yes`` or ``watch=no``, so a resend is harmless)."""
+    rfp = load_rfp(rfp_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, description="That form had expired. Please reload the page and try again.")
+    session = get_session()
+    if request.form.get("watch") == "no":
+        if perform(lambda: unwatch(session, user=current_user, rfp=rfp)):
+            flash("You no longer watch this RFP.", "info")
+    elif perform(lambda: watch(session, user=current_user, rfp=rfp, now=now())):
+        flash("You watch this RFP: its progress, results and comments will reach you.", "success")
+    return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="watch"))
+
+
+@bp.route("/tags/<name>/follow", methods=["POST"])
+@login_required
+def follow(name: str):
+    """Follow a tag (its new RFPs reach you in the weekly digest) or stop (``follow=no``)."""
+    tag = one_or_404(sa.select(Tag).where(Tag.name == name), "There is no such tag.")
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, description="That form had expired. Please reload the page and try again.")
+    session = get_session()
+    if request.form.get("follow") == "no":
+        if perform(lambda: unfollow_tag(session, user=current_user, tag=tag)):
+            flash(f"You no longer follow “{tag.name}”.", "info")
+    elif perform(lambda: follow_tag(session, user=current_user, tag=tag, now=now())):
+        flash(f"You follow “{tag.name}”: its new RFPs reach you in a weekly e-mail.", "success")
+    return redirect(url_for("rfps.index", tag=tag.name))
 
 
 @bp.route("/tags")

@@ -1,4 +1,4 @@
-"""Accounts: registering, finding people to log in, and roles."""
+"""Accounts: registering, finding people to log in, addresses, passwords, and roles."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.models import ModerationKind, Role, User
+from rfp_portal import clock
+from rfp_portal.models import MessageKind, ModerationKind, Role, User
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
+from rfp_portal.services.outbox import queue_email
 
 # \Z, not $: "$" would let a trailing newline through and so a second "alice".
 USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,30}\Z"
@@ -75,8 +77,9 @@ def register_user(
     display_name: str,
     password: str,
     role: Role = Role.MEMBER,
+    now: datetime | None = None,
 ) -> User:
-    """Create an account.
+    """Create an account, and queue the e-mail that confirms its address.
 
     :raise DomainError: when the username is malformed, or it or the e-mail is already taken.
     """
@@ -96,9 +99,94 @@ def register_user(
     if problem:
         raise DomainError(problem, field="password")
     user.set_password(password)
+    now = now or clock.now()
+    user.created_at = now
     session.add(user)
     session.flush()
+    queue_email(session, kind=MessageKind.CONFIRM_ADDRESS, user_id=user.id, now=now)
     return user
+
+
+def send_confirmation(session: Session, *, user: User, now: datetime) -> None:
+    """Mail a new confirmation link to the account's address.
+
+    :raise DomainError: when the address is already confirmed.
+    """
+    if user.email_confirmed:
+        raise DomainError("Your address is already confirmed.")
+    queue_email(session, kind=MessageKind.CONFIRM_ADDRESS, user_id=user.id, now=now)
+
+
+def confirm_address(session: Session, *, user: User, now: datetime) -> bool:
+    """The person followed the link mailed to their address; False if it was confirmed already."""
+    if user.email_confirmed:
+        return False
+    user.email_confirmed_at = now
+    session.flush()
+    return True
+
+
+def change_email(session: Session, *, user: User, password: str, email: str, now: datetime) -> None:
+    """Move the account to a new address: it is confirmed by a link mailed to it, and the old
+    address is told (so a stolen session cannot move an account quietly).
+
+    :raise DomainError: for a wrong password, the same address, or one another account uses.
+    """
+    if not user.check_password(password):
+        raise DomainError("That is not your current password.", field="password")
+    email = email.strip().lower()
+    if email == user.email:
+        raise DomainError("That is the address the account already has.", field="email")
+    if email_taken(session, email):
+        raise DomainError("An account with that e-mail already exists.", field="email")
+    old = user.email
+    user.email = email
+    user.email_confirmed_at = None
+    session.flush()
+    queue_email(session, kind=MessageKind.CONFIRM_ADDRESS, user_id=user.id, now=now)
+    queue_email(
+        session,
+        kind=MessageKind.ADDRESS_CHANGED,
+        user_id=user.id,
+        to_address=old,
+        params={"new": email},
+        now=now,
+    )
+
+
+def request_password_reset(session: Session, *, address: str, now: datetime) -> None:
+    """Queue a reset link for the active account with that address, if there is one.
+
+    The caller answers the same whether or not there is (no account enumeration); the link is
+    made when the sender composes the mail and lives an hour from the request.
+    """
+    user = session.scalar(sa.select(User).where(User.email == address.strip().lower()))
+    if user is None or not user.is_active:
+        return
+    queue_email(
+        session,
+        kind=MessageKind.PASSWORD_RESET,
+        user_id=user.id,
+        # The link is made when the mail is, for the password as it is now.
+        params={"requested_at": now.isoformat(), "fingerprint": user.password_fingerprint()},
+        now=now,
+    )
+
+
+def reset_password(session: Session, *, user: User, new: str, now: datetime) -> None:
+    """Set a password from a reset link: every session ends, and the link dies with the old
+    password. Following the link proves the address, so it counts as confirmed.
+
+    :raise DomainError: when ``new`` breaks the password rule.
+    """
+    problem = password_problem(new, username=user.username, email=user.email)
+    if problem:
+        raise DomainError(problem, field="password")
+    user.set_password(new)
+    user.end_all_sessions()
+    if not user.email_confirmed:
+        user.email_confirmed_at = now
+    session.flush()
 
 
 def change_password(session: Session, *, user: User, current: str, new: str) -> None:

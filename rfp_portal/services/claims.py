@@ -23,10 +23,12 @@ from rfp_portal.models import (
     Rfp,
     RfpState,
     User,
+    WebhookEvent,
 )
 from rfp_portal.rendering.images import process_upload
 from rfp_portal.services import DomainError, NotAllowed
-from rfp_portal.services.notifications import notify
+from rfp_portal.services.notifications import notify, watch, watchers
+from rfp_portal.services.outbox import queue_announcement
 from rfp_portal.services.plots import _store
 from rfp_portal.services.text import render_field
 from rfp_portal.storage import ImageStore
@@ -120,6 +122,7 @@ def claim_rfp(
     )
     session.add(claim)
     session.flush()
+    watch(session, user=person, rfp=rfp, now=now)
     notify(
         session,
         recipients=[rfp.author_id],
@@ -127,6 +130,7 @@ def claim_rfp(
         kind=NotificationKind.CLAIMED,
         rfp_id=rfp.id,
         claim_id=claim.id,
+        now=now,
     )
     return claim
 
@@ -151,6 +155,15 @@ def post_progress(
     session.add(update)
     claim.last_activity_at = now
     session.flush()
+    notify(
+        session,
+        recipients=watchers(session, claim.rfp_id),
+        actor=person,
+        kind=NotificationKind.PROGRESS,
+        rfp_id=claim.rfp_id,
+        claim_id=claim.id,
+        now=now,
+    )
     return update
 
 
@@ -206,11 +219,18 @@ def deliver_result(
     session.flush()
     notify(
         session,
-        recipients=[claim.rfp.author_id],
+        recipients=[claim.rfp.author_id, *watchers(session, claim.rfp_id)],
         actor=person,
         kind=NotificationKind.DELIVERED,
         rfp_id=claim.rfp_id,
         claim_id=claim.id,
+        now=now,
+    )
+    queue_announcement(
+        session,
+        event=WebhookEvent.RESULT_DELIVERED,
+        params={"rfp_id": claim.rfp_id, "claim_id": claim.id},
+        now=now,
     )
     return plot
 
@@ -236,4 +256,5 @@ def accept_delivery(session: Session, *, claim: Claim, person: User, now: dateti
         kind=NotificationKind.ACCEPTED,
         rfp_id=claim.rfp_id,
         claim_id=claim.id,
+        now=now,
     )

@@ -18,7 +18,7 @@ from rfp_portal.models import (
 )
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
-from rfp_portal.services.notifications import notify
+from rfp_portal.services.notifications import notify, watchers
 from rfp_portal.services.text import render_field
 
 
@@ -45,13 +45,31 @@ def post_comment(
             Claim.rfp_id == rfp.id, Claim.counts_as_active(now, policy)
         )
     ).all()
+    concerned = [rfp.author_id, *claimants, *watchers(session, rfp.id)]
     notify(
         session,
-        recipients=[rfp.author_id, *claimants],
+        recipients=concerned,
         actor=author,
         kind=NotificationKind.COMMENTED,
         rfp_id=rfp.id,
         comment_id=comment.id,
+        now=now,
+    )
+    # Those who commented before and hear of it by no other way: a reply to them.
+    earlier = session.scalars(
+        sa.select(Comment.author_id)
+        .where(Comment.rfp_id == rfp.id, Comment.id != comment.id)
+        .where(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
+        .distinct()
+    ).all()
+    notify(
+        session,
+        recipients=[person for person in earlier if person not in concerned],
+        actor=author,
+        kind=NotificationKind.REPLIED,
+        rfp_id=rfp.id,
+        comment_id=comment.id,
+        now=now,
     )
     return comment
 

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.models import Jam, Presentation, Rfp, User
+from rfp_portal.models import Jam, Presentation, Rfp, User, WebhookEvent
 from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.outbox import queue_announcement
 from rfp_portal.services.text import render_field
 
 
@@ -70,6 +71,9 @@ def create_jam(session: Session, *, organiser: User, draft: JamDraft, now: datet
     _apply(session, jam, draft)
     session.add(jam)
     session.flush()
+    queue_announcement(
+        session, event=WebhookEvent.JAM_ANNOUNCED, params={"jam_id": jam.id}, now=now
+    )
     return jam
 
 

@@ -1,42 +1,155 @@
-"""Notifications inside the portal (no e-mail yet)."""
+"""Notifications: who hears of what, and how (on the site, an e-mail at once, a daily digest).
+
+``notify`` is the one door: it writes the in-app notifications and, in the same transaction,
+the e-mails each recipient asked for. What people watch and follow, and their choices per kind,
+live here too.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.models import Notification, NotificationKind, User
+from rfp_portal.db import insert_for
+from rfp_portal.models import (
+    DEFAULT_DELIVERY,
+    Delivery,
+    MessageKind,
+    Notification,
+    NotificationKind,
+    NotificationSetting,
+    Rfp,
+    Tag,
+    User,
+    rfp_watches,
+    tag_follows,
+)
+from rfp_portal.models.notification import choices_for
+from rfp_portal.services import DomainError
+from rfp_portal.services.outbox import next_daily_digest, queue_digests, queue_email
+
+
+def deliveries(session: Session, user_ids: Iterable[int], key: str) -> dict[int, Delivery]:
+    """How each person wants ``key`` delivered (their choice, else the default)."""
+    user_ids = list(user_ids)
+    chosen = dict(
+        session.execute(
+            sa.select(NotificationSetting.user_id, NotificationSetting.delivery).where(
+                NotificationSetting.kind == key, NotificationSetting.user_id.in_(user_ids)
+            )
+        ).all()
+    )
+    return {user_id: chosen.get(user_id, DEFAULT_DELIVERY[key]) for user_id in user_ids}
+
+
+def settings_of(session: Session, user: User) -> dict[str, Delivery]:
+    """Every settings key and the person's delivery for it."""
+    chosen = dict(
+        session.execute(
+            sa.select(NotificationSetting.kind, NotificationSetting.delivery).where(
+                NotificationSetting.user_id == user.id
+            )
+        ).all()
+    )
+    return {key: chosen.get(key, default) for key, default in DEFAULT_DELIVERY.items()}
+
+
+def set_delivery(session: Session, *, user: User, key: str, delivery: Delivery) -> None:
+    """:raise DomainError: for an unknown key or a delivery the key does not take."""
+    if key not in DEFAULT_DELIVERY or delivery not in choices_for(key):
+        raise DomainError("That is not a choice for this kind of notification.")
+    statement = insert_for(session)(NotificationSetting).values(
+        user_id=user.id, kind=key, delivery=delivery
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "kind"], set_={"delivery": delivery}
+        )
+    )
+
+
+def mailable(session: Session, user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` whose address is confirmed and whose account is active."""
+    user_ids = list(user_ids)
+    if not user_ids:
+        return set()
+    return set(
+        session.scalars(
+            sa.select(User.id).where(
+                User.id.in_(user_ids), User.active, User.email_confirmed_at.is_not(None)
+            )
+        )
+    )
 
 
 def notify(
     session: Session,
     *,
-    recipients,
-    actor: User,
+    recipients: Iterable[int],
+    actor: User | None,
     kind: NotificationKind,
     rfp_id: int,
+    now: datetime,
     claim_id: int | None = None,
     comment_id: int | None = None,
-) -> None:
-    """Tell each recipient (once, and never the actor) that something happened."""
-    seen = set()
+    jam_id: int | None = None,
+) -> list[Notification]:
+    """Tell each recipient (once, and never the actor) that something happened, on the site
+    and by e-mail as each of them chose."""
+    seen: list[int] = []
     for recipient_id in recipients:
-        if recipient_id == actor.id or recipient_id in seen:
+        if recipient_id is None or recipient_id in seen:
             continue
-        seen.add(recipient_id)
-        session.add(
-            Notification(
-                recipient_id=recipient_id,
-                actor_id=actor.id,
-                kind=kind,
-                rfp_id=rfp_id,
-                claim_id=claim_id,
-                comment_id=comment_id,
-            )
+        if actor is not None and recipient_id == actor.id:
+            continue
+        seen.append(recipient_id)
+    made = [
+        Notification(
+            recipient_id=recipient_id,
+            actor_id=actor.id if actor else None,
+            kind=kind,
+            rfp_id=rfp_id,
+            claim_id=claim_id,
+            comment_id=comment_id,
+            jam_id=jam_id,
+            created_at=now,
         )
+        for recipient_id in seen
+    ]
+    session.add_all(made)
     session.flush()
+    if not made:
+        return made
+    chosen = deliveries(session, seen, kind)
+    can_mail = mailable(session, seen)
+    daily = []
+    for notification in made:
+        person = notification.recipient_id
+        if person not in can_mail:
+            continue
+        if chosen[person] is Delivery.EMAIL:
+            queue_email(
+                session,
+                kind=MessageKind.NOTIFICATION,
+                user_id=person,
+                notification_id=notification.id,
+                now=now,
+            )
+        elif chosen[person] is Delivery.DAILY:
+            daily.append(person)
+    if daily:
+        queue_digests(
+            session,
+            kind=MessageKind.DAILY_DIGEST,
+            user_ids=daily,
+            send_after=next_daily_digest(now),
+            params={},
+            now=now,
+        )
+    return made
 
 
 def unread_count(session: Session, user: User) -> int:
@@ -55,3 +168,87 @@ def mark_all_read(session: Session, *, user: User, now: datetime) -> int:
         .values(read_at=now)
     )
     return result.rowcount
+
+
+def mark_read_for_rfp(session: Session, *, user: User, rfp_id: int, now: datetime) -> int:
+    """The person opened (or acted on) an RFP: what they were told about it is read."""
+    unread = sa.select(Notification.id).where(
+        Notification.recipient_id == user.id,
+        Notification.rfp_id == rfp_id,
+        Notification.read_at.is_(None),
+    )
+    if session.scalar(unread.limit(1)) is None:
+        return 0  # the common case reads, and writes nothing
+    result = session.execute(
+        sa.update(Notification)
+        .where(Notification.id.in_(unread.scalar_subquery()))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+# -- watching RFPs and following tags ---------------------------------------------------------
+
+
+def watchers(session: Session, rfp_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            sa.select(rfp_watches.c.user_id)
+            .where(rfp_watches.c.rfp_id == rfp_id)
+            .order_by(rfp_watches.c.user_id)
+        )
+    )
+
+
+def is_watching(session: Session, *, user: User, rfp_id: int) -> bool:
+    return (
+        session.scalar(
+            sa.select(sa.literal(1)).where(
+                rfp_watches.c.rfp_id == rfp_id, rfp_watches.c.user_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def watch(session: Session, *, user: User, rfp: Rfp, now: datetime) -> None:
+    """Start watching ``rfp`` (nothing happens if already watching)."""
+    statement = insert_for(session)(rfp_watches).values(
+        rfp_id=rfp.id, user_id=user.id, created_at=now
+    )
+    session.execute(statement.on_conflict_do_nothing(index_elements=["rfp_id", "user_id"]))
+
+
+def unwatch(session: Session, *, user: User, rfp: Rfp) -> None:
+    session.execute(
+        sa.delete(rfp_watches).where(
+            rfp_watches.c.rfp_id == rfp.id, rfp_watches.c.user_id == user.id
+        )
+    )
+
+
+def followed_tags(session: Session, user: User) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(Tag.name)
+            .join(tag_follows, tag_follows.c.tag_id == Tag.id)
+            .where(tag_follows.c.user_id == user.id)
+            .order_by(Tag.name)
+        )
+    )
+
+
+def follow_tag(session: Session, *, user: User, tag: Tag, now: datetime) -> None:
+    statement = insert_for(session)(tag_follows).values(
+        tag_id=tag.id, user_id=user.id, created_at=now
+    )
+    session.execute(statement.on_conflict_do_nothing(index_elements=["tag_id", "user_id"]))
+
+
+def unfollow_tag(session: Session, *, user: User, tag: Tag) -> None:
+    session.execute(
+        sa.delete(tag_follows).where(
+            tag_follows.c.tag_id == tag.id, tag_follows.c.user_id == user.id
+        )
+    )

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rfp_portal import clock, search
 from rfp_portal.db import insert_for
-from rfp_portal.models import Compute, Difficulty, ModerationKind, Rfp, RfpState, Tag, User
+from rfp_portal.models import (
+    Compute,
+    Difficulty,
+    MessageKind,
+    ModerationKind,
+    Rfp,
+    RfpState,
+    Tag,
+    User,
+    WebhookEvent,
+    tag_follows,
+)
 from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
+from rfp_portal.services.notifications import watch
+from rfp_portal.services.outbox import next_weekly_digest, queue_announcement, queue_digests
 from rfp_portal.services.text import render_field
 
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9+#.\- ]*$")
@@ -102,7 +116,32 @@ def submit_rfp(session: Session, *, author: User, draft: RfpDraft) -> Rfp:
     _apply(session, rfp, draft)
     session.flush()
     search.index_rfp(session, rfp.id)
+    announce_new_rfp(session, rfp=rfp, now=now)
     return rfp
+
+
+def announce_new_rfp(session: Session, *, rfp: Rfp, now: datetime) -> None:
+    """A new RFP: its author watches it, people following its tags get it in their weekly
+    digest, and the webhooks that carry new RFPs post it."""
+    watch(session, user=rfp.author, rfp=rfp, now=now)
+    followers = session.scalars(
+        sa.select(tag_follows.c.user_id)
+        .where(tag_follows.c.tag_id.in_([tag.id for tag in rfp.tags]))
+        .where(tag_follows.c.user_id != rfp.author_id)
+        .distinct()
+    ).all()
+    if followers:
+        queue_digests(
+            session,
+            kind=MessageKind.TAG_DIGEST,
+            user_ids=followers,
+            send_after=next_weekly_digest(now),
+            params={"since": now.isoformat()},
+            now=now,
+        )
+    queue_announcement(
+        session, event=WebhookEvent.RFP_PUBLISHED, params={"rfp_id": rfp.id}, now=now
+    )
 
 
 def update_rfp(session: Session, *, rfp: Rfp, editor: User, draft: RfpDraft) -> Rfp:

@@ -21,12 +21,7 @@ def now() -> datetime:
 
 def claim_policy() -> ClaimPolicy:
     """The claim rules of this portal's configuration (check-in, expiry, claims per person)."""
-    config = current_app.config
-    return ClaimPolicy(
-        checkin_days=config["CLAIM_CHECKIN_DAYS"],
-        expire_days=config["CLAIM_EXPIRE_DAYS"],
-        per_person=config["MAX_ACTIVE_CLAIMS"],
-    )
+    return ClaimPolicy.from_config(current_app.config)
 
 
 def _template_globals() -> dict:

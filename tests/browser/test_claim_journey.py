@@ -248,19 +248,21 @@ def _journey(author: Journey, claimant: Journey, tmp_path: Path) -> None:
     _side_by_side(c, claim_id)
     check(claimant, "rfp-delivered")
 
-    # 5. The author hears of the claim and the delivery, opens the delivery and accepts it.
+    # 5. The author hears of the claim, the progress (authors watch their RFPs) and the
+    # delivery, opens the delivery and accepts it.
     a.reload()
     notifications = _notifications_link(a)
-    expect(notifications.locator(".badge")).to_have_text(re.compile(r"^2\b"))
-    expect(notifications).to_have_accessible_name(re.compile(r"^Notifications\s+2\s+unread$"))
+    expect(notifications.locator(".badge")).to_have_text(re.compile(r"^3\b"))
+    expect(notifications).to_have_accessible_name(re.compile(r"^Notifications\s+3\s+unread$"))
     check(author, "listing-with-unread")
     notifications.click()
     expect(a).to_have_url(re.compile(r"/notifications$"))
     expect(a.get_by_role("heading", level=1)).to_have_text("Notifications")
     entries = a.locator("ul.notifications > li")
-    expect(entries).to_have_count(2)
-    delivered_entry, claimed_entry = entries.nth(0), entries.nth(1)  # newest first
-    for entry in (delivered_entry, claimed_entry):
+    expect(entries).to_have_count(3)
+    delivered_entry, progress_entry, claimed_entry = (entries.nth(n) for n in range(3))
+    expect(progress_entry).to_contain_text("posted progress on")  # newest first
+    for entry in (delivered_entry, progress_entry, claimed_entry):
         expect(entry.locator("strong")).to_have_text(claimant_name)
         expect(entry.locator(".pill")).to_have_text("New")
         expect(entry.get_by_role("link")).to_have_text(TITLE)
@@ -287,12 +289,12 @@ def _journey(author: Journey, claimant: Journey, tmp_path: Path) -> None:
     _side_by_side(a, claim_id)
     check(author, "rfp-completed", prefix=False)
 
-    # 6. The claimant hears that the result was accepted.
-    c.reload()
+    # 6. The claimant hears that the result was accepted (on any page but the RFP's: opening
+    # the RFP reads what they were told of it).
+    c.goto("/")
     notifications = _notifications_link(c)
     expect(notifications.locator(".badge")).to_have_text(re.compile(r"^1\b"))
     expect(notifications).to_have_accessible_name(re.compile(r"^Notifications\s+1\s+unread$"))
-    expect(c.locator("dl.facts .state")).to_have_text("Completed")
     notifications.click()
     expect(c).to_have_url(re.compile(r"/notifications$"))
     entries = c.locator("ul.notifications > li")
@@ -303,6 +305,9 @@ def _journey(author: Journey, claimant: Journey, tmp_path: Path) -> None:
         "href", re.compile(rf"{re.escape(rfp_path)}#delivery-{claim_id}$")
     )
     check(claimant, "notifications")
+    entries.first.get_by_role("link").click()
+    expect(c.locator("dl.facts .state")).to_have_text("Completed")
+    expect(_notifications_link(c).locator(".badge")).to_have_count(0)  # read by opening it
 
     # 7. The listing: completed, nobody on it any more.
     c.locator("header.site-header").get_by_role("link", name="Browse RFPs").click()
