@@ -130,7 +130,7 @@ def _email(
     message["To"] = Address(
         display_name=one_line(user.display_name, 80), username=username, domain=domain
     )
-    message["Date"] = format_datetime(row.last_attempt_at or row.created_at)  # when it leaves
+    message["Date"] = format_datetime(row.created_at)  # compose_email: when it leaves
     message["Message-ID"] = _message_id(row)
     message["Auto-Submitted"] = "auto-generated"
     if unsubscribe:
@@ -144,7 +144,7 @@ def _email(
 def _person(session: Session, row: OutboxMessage, *, confirmed: bool = True) -> User:
     user = session.get(User, row.user_id) if row.user_id else None
     if user is None or not user.is_active:
-        raise Drop("the account is gone or deactivated")
+        raise Drop("no such account, or it is deactivated")
     if confirmed and not user.email_confirmed:
         raise Drop("the address is not confirmed")
     return user
@@ -154,6 +154,12 @@ def compose_email(session: Session, row: OutboxMessage, *, now: datetime) -> Com
     """The e-mail ``row`` stands for, as it would be now; it changes nothing.
 
     :raise Drop: when there is nothing to send any more."""
+    composed = _compose_email(session, row, now=now)
+    composed.message.replace_header("Date", format_datetime(now))
+    return composed
+
+
+def _compose_email(session: Session, row: OutboxMessage, *, now: datetime) -> Composed:
     secret = current_app.config["SECRET_KEY"]
     kind = row.kind
     if kind is MessageKind.CONFIRM_ADDRESS:

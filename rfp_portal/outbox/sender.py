@@ -13,6 +13,7 @@ import logging
 import random
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,6 +32,8 @@ from rfp_portal.services.reminders import run_schedule
 log = logging.getLogger("rfp_portal.outbox")
 
 BACKOFF_CAP = timedelta(hours=6)
+BATCH = 10  # rows per transaction on PostgreSQL (a crash between sending and committing resends
+# at most these; every message carries the same Message-ID each time, so receivers can tell)
 
 
 def backoff(attempts: int, base_seconds: float, rng: random.Random = random) -> timedelta:  # type: ignore[assignment]
@@ -69,17 +72,25 @@ class Sender:
         self.sessions = sessionmaker(app.extensions["rfp_db"]["engine"])
         self._stopping = False
 
-    def _take(self, session: Session, now: datetime, skip: set[int]) -> OutboxMessage | None:
+    def _take(
+        self, session: Session, now: datetime, skip: set[int], count: int
+    ) -> list[OutboxMessage]:
         query = (
             sa.select(OutboxMessage)
             .where(OutboxMessage.state == MessageState.WAITING, OutboxMessage.send_after <= now)
             .order_by(OutboxMessage.send_after, OutboxMessage.id)
-            .limit(1)
+            .limit(count)
             .with_for_update(skip_locked=True, of=OutboxMessage)
         )
         if skip:
             query = query.where(OutboxMessage.id.not_in(skip))
-        return session.scalars(query).first()
+        return list(session.scalars(query))
+
+    def _batch(self, session: Session) -> int:
+        """Rows per transaction. PostgreSQL: a few, locked together, one commit (and one flush
+        to disk) for all. SQLite: one, since its single write lock must not be held while the
+        next message is being sent."""
+        return 1 if session.get_bind().dialect.name == "sqlite" else BATCH
 
     def send_due(self, *, limit: int | None = None) -> Report:
         """Send what is due now (at most ``limit`` rows) and return what happened."""
@@ -95,50 +106,64 @@ class Sender:
                     break
                 with self.sessions() as session:
                     now = clock.now()
-                    row = self._take(session, now, skip)
-                    if row is None:
+                    count = self._batch(session)
+                    if limit is not None:
+                        count = min(count, limit - report.handled)
+                    rows = self._take(session, now, skip, count)
+                    if not rows:
                         session.rollback()
                         break
-                    skip.add(row.id)
-                    self._deliver(session, row, mailer, now, report)
+                    for row in rows:
+                        skip.add(row.id)
+                        self._deliver(session, row, mailer, now, report)
+                        session.flush()
                     session.commit()
         return report
 
     def _deliver(self, session: Session, row: OutboxMessage, mailer, now: datetime, report) -> None:
-        row.attempts += 1
-        row.last_attempt_at = now
+        """Compose and send ``row``, then record the result. Nothing is written before the
+        message has left: on SQLite a write would hold the database's one write lock (and stall
+        every request that writes) for as long as the mail server takes to answer."""
+        done: Callable[[], None] = lambda: None  # noqa: E731 - what sending makes true
+        failure: DeliveryError | Drop | Exception | None = None
         try:
-            if row.channel is Channel.EMAIL:
-                composed = compose_email(session, row, now=now)
-                mailer.send(composed.message)
-                composed.sent(now)
-            else:
-                post = compose_webhook(session, row)
-                post_json(
-                    post.url,
-                    post.body,
-                    post.headers,
-                    allow_loopback=self.config["WEBHOOK_ALLOW_LOOPBACK"],
-                )
-        except Drop as reason:
-            row.state = MessageState.DROPPED
-            row.last_error = f"not sent: {reason}"[:ERROR_MAX]
-            report.dropped += 1
-            log.info("outbox %s (%s) dropped: %s", row.id, row.kind, reason)
-            return
-        except DeliveryError as error:
-            self._failed(row, error, now, report)
-            return
+            with session.no_autoflush:
+                if row.channel is Channel.EMAIL:
+                    composed = compose_email(session, row, now=now)
+                    mailer.send(composed.message)
+                    done = lambda: composed.sent(now)  # noqa: E731
+                else:
+                    post = compose_webhook(session, row)
+                    post_json(
+                        post.url,
+                        post.body,
+                        post.headers,
+                        allow_loopback=self.config["WEBHOOK_ALLOW_LOOPBACK"],
+                    )
+        except (Drop, DeliveryError) as error:
+            failure = error
         except Exception as error:  # a bug in composing one row must not stop the others
             log.exception("outbox %s (%s) could not be composed", row.id, row.kind)
+            failure = error
+        row.attempts += 1
+        row.last_attempt_at = now
+        if failure is None:
+            done()
+            row.state = MessageState.SENT
+            row.sent_at = now
+            row.last_error = None
+            report.sent += 1
+        elif isinstance(failure, Drop):
+            row.state = MessageState.DROPPED
+            row.last_error = f"not sent: {failure}"[:ERROR_MAX]
+            report.dropped += 1
+            log.info("outbox %s (%s) dropped: %s", row.id, row.kind, failure)
+        elif isinstance(failure, DeliveryError):
+            self._failed(row, failure, now, report)
+        else:
             row.state = MessageState.FAILED
-            row.last_error = f"{type(error).__name__}: {error}"[:ERROR_MAX]
+            row.last_error = f"{type(failure).__name__}: {failure}"[:ERROR_MAX]
             report.failed += 1
-            return
-        row.state = MessageState.SENT
-        row.sent_at = now
-        row.last_error = None
-        report.sent += 1
 
     def _failed(self, row: OutboxMessage, error: DeliveryError, now, report: Report) -> None:
         row.last_error = str(error)[:ERROR_MAX]

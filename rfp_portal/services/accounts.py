@@ -157,18 +157,22 @@ def change_email(session: Session, *, user: User, password: str, email: str, now
 def request_password_reset(session: Session, *, address: str, now: datetime) -> None:
     """Queue a reset link for the active account with that address, if there is one.
 
-    The caller answers the same whether or not there is (no account enumeration); the link is
+    The caller answers the same whether or not there is (no account enumeration), and this does
+    the same work either way: for no account it queues a row that names nobody, which the sender
+    drops without mailing anyone (so a stranger's address is never written to). The link is
     made when the sender composes the mail and lives an hour from the request.
     """
     user = session.scalar(sa.select(User).where(User.email == address.strip().lower()))
-    if user is None or not user.is_active:
-        return
+    found = user is not None and user.is_active
     queue_email(
         session,
         kind=MessageKind.PASSWORD_RESET,
-        user_id=user.id,
+        user_id=user.id if found else None,
         # The link is made when the mail is, for the password as it is now.
-        params={"requested_at": now.isoformat(), "fingerprint": user.password_fingerprint()},
+        params={
+            "requested_at": now.isoformat(),
+            "fingerprint": user.password_fingerprint() if found else "",
+        },
         now=now,
     )
 
