@@ -394,6 +394,7 @@ def build_scene(app, processed) -> Scene:
                 user_id=member.id,
                 fingerprint=member.password_fingerprint(),
                 requested_at=moment,
+                email=member.email,
             ),
             "confirm_token": tokens.confirm_token(secret, member, now=moment),
             "unsubscribe_token": tokens.unsubscribe_token(secret, member, "commented"),
@@ -520,7 +521,7 @@ def confirmation_sent(d: Done) -> None:
 
 def address_changed(d: Done) -> None:
     assert d.after.row("users", d.person_id)["email"] == "moved@example.org"
-    d.added("outbox", kind=MessageKind.ADDRESS_CHANGED, user_id=d.person_id)
+    d.added("outbox", kind=MessageKind.CONFIRM_ADDRESS, user_id=d.person_id)
 
 
 def settings_saved(d: Done) -> None:

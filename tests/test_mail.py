@@ -703,3 +703,50 @@ def test_the_send_command_drains_the_outbox_and_says_what_happened(mail_app, mak
     assert result.exit_code == 0, result.output
     assert "Outbox: 1 sent, 0 to retry, 0 failed, 0 dropped." in result.output
     assert len(smtp.received) == 1
+
+
+def test_a_reset_link_dies_when_the_address_changes(mail_app, smtp, make):
+    make.user("jun")
+    forgot(client(mail_app), "jun@example.org")
+    send(mail_app)
+    path = link_in(smtp.received[0].part("plain"), "/password/reset/")
+    jun = client(mail_app)
+    jun.login("jun")
+    jun.post("/account/email", {"email": "jun@new.example", "password": PASSWORD})
+    page = client(mail_app).get(path)
+    assert page.status_code == 400 and "no longer uses" in page.get_data(as_text=True)
+    assert _user(mail_app, "jun").email_confirmed_at is None  # the new address is unproved
+
+
+def test_turning_the_tag_digest_off_stops_it(mail_app, make, smtp, clock):
+    author = make.user("author")
+    make.user("reader")
+    reader = client(mail_app)
+    reader.login("reader")
+    make.rfp(author, tags=["optimisers"])
+    clock.advance(minutes=1)
+    reader.post("/tags/optimisers/follow", {"follow": "yes"}, form_url="/rfps?tag=optimisers")
+    make.rfp(author, title="Followed", tags=["optimisers"])
+    form = {key: value for key, value in _defaults().items()}
+    assert reader.post("/account/notifications", {**form, "tag_digest": "site"}).status_code == 302
+    clock.advance(days=1)
+    report = send(mail_app)
+    assert smtp.to("reader@example.org") == [] and report.dropped == 1
+
+
+def _defaults() -> dict:
+    from rfp_portal.models import DEFAULT_DELIVERY
+
+    return {key: delivery.value for key, delivery in DEFAULT_DELIVERY.items()}
+
+
+def test_a_wrong_mail_password_makes_messages_wait_not_fail(mail_app, make, smtp):
+    mail_app.config["MAIL_URL"] = f"smtp://user:wrong@127.0.0.1:{smtp.port}"
+    author = make.user("author")
+    rfp_id = make.rfp(author)
+    make.user("jun")
+    web = client(mail_app)
+    web.login("jun")
+    claim(web, rfp_id)
+    report = send(mail_app)  # the test server offers no log-in: a setting to put right
+    assert report.retrying == 1 and report.failed == 0

@@ -119,6 +119,9 @@ def fake_resolver(address):
         "https://[::1]/hook",
         "https://[fd00::1]/hook",
         "https://[::ffff:127.0.0.1]/hook",
+        "https://[64:ff9b::a00:1]/hook",  # NAT64 of 10.0.0.1
+        "https://[2002:a9fe:a9fe::1]/hook",  # 6to4 of 169.254.169.254
+        "https://[::a00:1]/hook",  # IPv4-compatible 10.0.0.1
         "https://user:pw@discord.com/hook",
         "ftp://discord.com/hook",
     ],

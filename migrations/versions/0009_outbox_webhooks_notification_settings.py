@@ -245,6 +245,24 @@ def upgrade() -> None:
         )
         # What the portal notices itself (a check-in due, a Jam tomorrow) has no actor.
         batch_op.alter_column("actor_id", existing_type=sa.Integer(), nullable=True)
+    # What happened before the portal could mail is not mailed now: existing notifications
+    # count as mailed, and claims that had already expired as noticed.
+    op.execute("UPDATE notifications SET mailed_at = CURRENT_TIMESTAMP")
+    expired_before = (
+        "datetime('now', '-30 days')"  # CLAIM_EXPIRE_DAYS' default
+        if op.get_bind().dialect.name == "sqlite"
+        else "now() - interval '30 days'"
+    )
+    op.execute(
+        "UPDATE claims SET expiry_noticed_at = CURRENT_TIMESTAMP "  # noqa: S608 - fixed SQL
+        f"WHERE status = 'active' AND last_activity_at < {expired_before}"
+    )
+    # Existing members get a link to confirm their address (nothing else is mailed until then).
+    op.execute(
+        "INSERT INTO outbox (channel, kind, state, user_id, params, created_at, send_after, attempts) "
+        "SELECT 'email', 'confirm_address', 'waiting', id, '{}', CURRENT_TIMESTAMP, "
+        "CURRENT_TIMESTAMP, 0 FROM users WHERE active"
+    )
     # Authors and active claimants watch their RFPs, as submitting and claiming now arrange.
     op.execute(
         "INSERT INTO rfp_watches (rfp_id, user_id, created_at) "

@@ -191,11 +191,15 @@ def _compose_email(session: Session, row: OutboxMessage, *, now: datetime) -> Co
         )
     if kind is MessageKind.PASSWORD_RESET:
         user = _person(session, row, confirmed=False)
+        requested_at = datetime.fromisoformat(row.params["requested_at"])
+        if now - requested_at > tokens.RESET_LIFETIME:
+            raise Drop("its link expired before the mail could leave; they can ask again")
         token = tokens.reset_token(
             secret,
             user_id=user.id,
             fingerprint=row.params.get("fingerprint", ""),
-            requested_at=datetime.fromisoformat(row.params["requested_at"]),
+            requested_at=requested_at,
+            email=user.email,
         )
         return Composed(
             _email(
@@ -277,6 +281,8 @@ def _daily_digest(session: Session, row: OutboxMessage, *, now: datetime) -> Com
 
 def _tag_digest(session: Session, row: OutboxMessage, *, now: datetime) -> Composed:
     user = _person(session, row)
+    if deliveries(session, [user.id], TAG_DIGEST)[user.id] is not Delivery.WEEKLY:
+        raise Drop("the person turned the tag digest off")
     since = datetime.fromisoformat(row.params.get("since", now.isoformat()))
     followed = sa.select(tag_follows.c.tag_id).where(tag_follows.c.user_id == user.id)
     tagged = sa.select(rfp_tags.c.rfp_id).where(rfp_tags.c.tag_id.in_(followed))

@@ -116,7 +116,8 @@ class Sender:
                     for row in rows:
                         skip.add(row.id)
                         self._deliver(session, row, mailer, now, report)
-                        session.flush()
+                    # One flush at the end: the rows a delivery changes (notifications marked
+                    # mailed) stay unlocked while the rest of the batch is sent.
                     session.commit()
         return report
 

@@ -150,10 +150,17 @@ class SmtpMailer:
                 smtp.ehlo()
             elif s.username or not s.is_loopback:
                 smtp.close()
-                # Never a password, nor anyone's mail, in the clear over the network.
-                raise PermanentFailure(f"{s.host}:{s.port} does not offer STARTTLS")
+                # Never a password, nor anyone's mail, in the clear over the network. A setting
+                # to fix, not a fault of the message: it waits and tries again.
+                raise TemporaryFailure(f"{s.host}:{s.port} does not offer STARTTLS")
         if s.username:
-            smtp.login(s.username, s.password or "")
+            try:
+                smtp.login(s.username, s.password or "")
+            except smtplib.SMTPException as error:
+                smtp.close()
+                # A wrong MAIL_URL password fails every message alike; once it is put right,
+                # what waited goes out.
+                raise TemporaryFailure(f"SMTP log-in refused: {error}") from error
         return smtp
 
     def send(self, message: EmailMessage) -> None:
@@ -198,9 +205,22 @@ class Target:
     address: str  # the checked IP address the connection goes to
 
 
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries: mapped, 6to4, NAT64 or IPv4-compatible."""
+    if ip.ipv4_mapped or ip.sixtofour:
+        return ip.ipv4_mapped or ip.sixtofour
+    if any(ip in net for net in NAT64) or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and _embedded_ipv4(ip):
+        ip = _embedded_ipv4(ip)
     if ip.is_loopback:
         return None if allow_loopback else "a loopback address"
     if ip.is_link_local:

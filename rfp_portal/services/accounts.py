@@ -139,19 +139,20 @@ def change_email(session: Session, *, user: User, password: str, email: str, now
         raise DomainError("That is the address the account already has.", field="email")
     if email_taken(session, email):
         raise DomainError("An account with that e-mail already exists.", field="email")
-    old = user.email
+    old, old_confirmed = user.email, user.email_confirmed
     user.email = email
     user.email_confirmed_at = None
     session.flush()
     queue_email(session, kind=MessageKind.CONFIRM_ADDRESS, user_id=user.id, now=now)
-    queue_email(
-        session,
-        kind=MessageKind.ADDRESS_CHANGED,
-        user_id=user.id,
-        to_address=old,
-        params={"new": email},
-        now=now,
-    )
+    if old_confirmed:  # an address nobody proved is not written to
+        queue_email(
+            session,
+            kind=MessageKind.ADDRESS_CHANGED,
+            user_id=user.id,
+            to_address=old,
+            params={"new": email},
+            now=now,
+        )
 
 
 def request_password_reset(session: Session, *, address: str, now: datetime) -> None:

@@ -82,7 +82,10 @@ def update_jam(
 ) -> None:
     if not organiser.is_organiser:
         raise NotAllowed("Only organisers edit Research Jams.")
+    starts_at = jam.starts_at
     _apply(session, jam, draft)
+    if jam.starts_at != starts_at:
+        jam.reminded_at = None  # a moved Jam is reminded of again, the day before its new date
     jam.updated_at = now
     session.flush()
 

@@ -17,11 +17,23 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from rfp_portal.models import Claim, ClaimPolicy, Jam, NotificationKind, Presentation, WebhookEvent
+from rfp_portal.models import (
+    Claim,
+    ClaimPolicy,
+    Jam,
+    NotificationKind,
+    Presentation,
+    Rfp,
+    RfpState,
+    WebhookEvent,
+)
 from rfp_portal.services.notifications import notify
 from rfp_portal.services.outbox import queue_announcement
 
 BATCH = 500  # rows per statement; the next run takes the rest
+
+# Nobody is nudged about, or told of the expiry of, a claim on a withdrawn RFP.
+_live_rfps = sa.select(Rfp.id).where(Rfp.state != RfpState.WITHDRAWN).scalar_subquery()
 
 
 @dataclass
@@ -34,7 +46,7 @@ class Reminded:
 def remind_checkins(session: Session, *, now: datetime, policy: ClaimPolicy) -> int:
     claims = session.scalars(
         sa.select(Claim)
-        .where(Claim.needs_checkin_nudge(now, policy))
+        .where(Claim.needs_checkin_nudge(now, policy), Claim.rfp_id.in_(_live_rfps))
         .order_by(Claim.id)
         .limit(BATCH)
         .with_for_update(skip_locked=True, of=Claim)
@@ -57,7 +69,7 @@ def remind_checkins(session: Session, *, now: datetime, policy: ClaimPolicy) -> 
 def notice_expiries(session: Session, *, now: datetime, policy: ClaimPolicy) -> int:
     claims = session.scalars(
         sa.select(Claim)
-        .where(Claim.needs_expiry_notice(now, policy))
+        .where(Claim.needs_expiry_notice(now, policy), Claim.rfp_id.in_(_live_rfps))
         .options(joinedload(Claim.rfp), joinedload(Claim.claimant))
         .order_by(Claim.id)
         .limit(BATCH)

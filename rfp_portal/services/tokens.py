@@ -54,16 +54,20 @@ def _user(session: Session, data: dict) -> User:
 # -- password reset ---------------------------------------------------------------------------
 
 
-def reset_token(secret: str, *, user_id: int, fingerprint: str, requested_at: datetime) -> str:
-    """A link for the password whose fingerprint it carries, an hour from the request."""
+def reset_token(
+    secret: str, *, user_id: int, fingerprint: str, requested_at: datetime, email: str
+) -> str:
+    """A link for the password whose fingerprint it carries and the address it was mailed to,
+    an hour from the request."""
     return _serializer(secret, "reset").dumps(
-        {"u": user_id, "p": fingerprint, "t": requested_at.isoformat()}
+        {"u": user_id, "p": fingerprint, "t": requested_at.isoformat(), "e": email}
     )
 
 
 def user_for_reset(session: Session, secret: str, token: str, *, now: datetime) -> User:
-    """:raise BadToken: unless the token is genuine, under an hour old, and the password is the
-    one it was made for (so a used link, or one from before a password change, is refused)."""
+    """:raise BadToken: unless the token is genuine, under an hour old, the password is the one
+    it was made for (so a used link, or one from before a password change, is refused) and the
+    account still has the address it was mailed to."""
     data = _load(secret, "reset", token)
     if now - _made_at(data) > RESET_LIFETIME:
         raise BadToken("This reset link has expired (they last an hour). Ask for a new one.")
@@ -73,6 +77,8 @@ def user_for_reset(session: Session, secret: str, token: str, *, now: datetime) 
             "This reset link was already used, or the password changed since it was sent. "
             "Ask for a new one if you still need it."
         )
+    if data.get("e") != user.email:
+        raise BadToken("This reset link went to an address the account no longer uses.")
     return user
 
 
