@@ -750,3 +750,32 @@ def test_a_wrong_mail_password_makes_messages_wait_not_fail(mail_app, make, smtp
     claim(web, rfp_id)
     report = send(mail_app)  # the test server offers no log-in: a setting to put right
     assert report.retrying == 1 and report.failed == 0
+
+
+def test_a_tag_digest_picks_up_from_where_the_last_one_left_off(mail_app, make, smtp, clock):
+    author = make.user("author")
+    make.user("reader")
+    reader = client(mail_app)
+    reader.login("reader")
+    make.rfp(author, tags=["optimisers"])
+    clock.advance(minutes=1)
+    reader.post("/tags/optimisers/follow", {"follow": "yes"}, form_url="/rfps?tag=optimisers")
+    make.rfp(author, title="First week", tags=["optimisers"])
+    clock.advance(days=1)
+    send(mail_app)
+    clock.advance(minutes=1)
+    make.rfp(author, title="Published while the digest was going out", tags=["optimisers"])
+    clock.advance(minutes=1)
+    make.rfp(author, title="Second week", tags=["optimisers"])
+    with mail_app.app_context():  # as if the first RFP's trigger had met the digest being sent
+        session = get_session()
+        row = session.scalar(sa.select(OutboxMessage).filter_by(state=MessageState.WAITING))
+        row.params = {"since": datetime.now(UTC).isoformat()}
+        session.commit()
+    clock.advance(days=7)
+    send(mail_app)
+    first, second = smtp.to("reader@example.org")
+    assert "First week" in first.part("plain")
+    text = second.part("plain")
+    assert "Published while the digest" in text and "Second week" in text
+    assert "First week" not in text

@@ -14,7 +14,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -31,6 +31,7 @@ from rfp_portal.models import (
     Delivery,
     Jam,
     MessageKind,
+    MessageState,
     Notification,
     NotificationKind,
     OutboxMessage,
@@ -284,6 +285,17 @@ def _tag_digest(session: Session, row: OutboxMessage, *, now: datetime) -> Compo
     if deliveries(session, [user.id], TAG_DIGEST)[user.id] is not Delivery.WEEKLY:
         raise Drop("the person turned the tag digest off")
     since = datetime.fromisoformat(row.params.get("since", now.isoformat()))
+    # From the last digest that went out, if there was one: an RFP published while that one was
+    # being sent (too late for it, too early to start a new one) comes in this one.
+    last_sent = session.scalar(
+        sa.select(sa.func.max(OutboxMessage.sent_at)).where(
+            OutboxMessage.user_id == user.id,
+            OutboxMessage.kind == MessageKind.TAG_DIGEST,
+            OutboxMessage.state == MessageState.SENT,
+        )
+    )
+    if last_sent is not None and last_sent < since:
+        since = last_sent + timedelta(microseconds=1)
     followed = sa.select(tag_follows.c.tag_id).where(tag_follows.c.user_id == user.id)
     tagged = sa.select(rfp_tags.c.rfp_id).where(rfp_tags.c.tag_id.in_(followed))
     rfps = session.scalars(
