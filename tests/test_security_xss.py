@@ -559,6 +559,14 @@ def test_corpus_payloads_cut_open_and_spliced_render_to_safe_html(payload, cut, 
     assert_render_safe(payload[:at] + insert + payload[at:])
 
 
+def test_an_entity_hidden_colon_in_a_mathml_attribute_is_dropped():
+    """Found by the property test above: ``&#58;`` is a colon to a browser."""
+    assert_render_safe(
+        '<math><semantics><annotation encoding="text/html"```\n<script align="javascript&#58;'
+        'alert`1`">\n```><img src=x onerror=alert(1)></annotation></semantics></math>'
+    )
+
+
 # -- every Markdown field through the HTTP surface ---------------------------------------------
 
 HTTP_PAYLOADS = [payload for _, payload in PAYLOADS if "\x00" not in payload]

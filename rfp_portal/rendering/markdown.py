@@ -7,6 +7,7 @@ the Markdown and the math paths. Raw HTML that people write is shown as text, no
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
 
@@ -66,6 +67,8 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     if tag == "ol":
         return name == "start" and value.isdigit()
     if tag in MATHML_TAGS:
+        # As a browser reads the value: "javascript&#58;…" is "javascript:…".
+        value = html.unescape(value)
         return (
             name in MATHML_ATTRIBUTES
             and "(" not in value
