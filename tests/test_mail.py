@@ -23,6 +23,7 @@ from rfp_portal.models import (
     Notification,
     NotificationKind,
     OutboxMessage,
+    Role,
     User,
 )
 from rfp_portal.outbox.compose import one_line
@@ -72,6 +73,16 @@ def link_in(text: str, path: str) -> str:
     match = re.search(r"https://rfp\.example\.org(" + re.escape(path) + r"[^\s\"<>]*)", text)
     assert match, f"no link to {path} in {text!r}"
     return match.group(1)
+
+
+def jun_claims_an_rfp(app, make) -> Web:
+    """ "author" writes an RFP and "jun" claims it (which tells the author); jun's client."""
+    rfp_id = make.rfp(make.user("author"))
+    make.user("jun")
+    web = client(app)
+    web.login("jun")
+    claim(web, rfp_id)
+    return web
 
 
 # -- a notification by e-mail ------------------------------------------------------------------
@@ -185,12 +196,7 @@ def test_with_the_server_down_pages_answer_and_the_mail_waits_then_goes_once(
 
 
 def test_smtp_4xx_is_retried_and_5xx_fails_at_once(mail_app, make, smtp, clock):
-    author = make.user("author")
-    rfp_id = make.rfp(author)
-    make.user("jun")
-    web = client(mail_app)
-    web.login("jun")
-    claim(web, rfp_id)
+    jun_claims_an_rfp(mail_app, make)
     smtp.reply = "451 4.3.0 greylisted, try later"
     assert send(mail_app).retrying == 1
     (row,) = outbox(mail_app, kind=MessageKind.NOTIFICATION)
@@ -214,12 +220,7 @@ def test_backoff_doubles_with_jitter_and_has_a_ceiling():
 
 def test_the_last_attempt_marks_the_message_failed(mail_app, make, smtp, clock):
     mail_app.config["OUTBOX_MAX_ATTEMPTS"] = 3
-    author = make.user("author")
-    rfp_id = make.rfp(author)
-    make.user("jun")
-    web = client(mail_app)
-    web.login("jun")
-    claim(web, rfp_id)
+    jun_claims_an_rfp(mail_app, make)
     smtp.stop()
     for _ in range(3):
         send(mail_app)
@@ -230,7 +231,7 @@ def test_the_last_attempt_marks_the_message_failed(mail_app, make, smtp, clock):
 
 def test_an_admin_sees_failed_mail_and_sends_it_again(mail_app, make, smtp, clock):
     author = make.user("author")
-    make.user("boss", role=__import__("rfp_portal.models", fromlist=["Role"]).Role.ADMIN)
+    make.user("boss", role=Role.ADMIN)
     rfp_id = make.rfp(author)
     make.user("jun")
     web = client(mail_app)
@@ -693,12 +694,7 @@ def test_presenters_hear_the_day_before_their_jam_once(mail_app, make, smtp, clo
 
 
 def test_the_send_command_drains_the_outbox_and_says_what_happened(mail_app, make, smtp):
-    author = make.user("author")
-    rfp_id = make.rfp(author)
-    make.user("jun")
-    web = client(mail_app)
-    web.login("jun")
-    claim(web, rfp_id)
+    jun_claims_an_rfp(mail_app, make)
     result = mail_app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
     assert "Outbox: 1 sent, 0 to retry, 0 failed, 0 dropped." in result.output
@@ -742,12 +738,7 @@ def _defaults() -> dict:
 
 def test_a_wrong_mail_password_makes_messages_wait_not_fail(mail_app, make, smtp):
     mail_app.config["MAIL_URL"] = f"smtp://user:wrong@127.0.0.1:{smtp.port}"
-    author = make.user("author")
-    rfp_id = make.rfp(author)
-    make.user("jun")
-    web = client(mail_app)
-    web.login("jun")
-    claim(web, rfp_id)
+    jun_claims_an_rfp(mail_app, make)
     report = send(mail_app)  # the test server offers no log-in: a setting to put right
     assert report.retrying == 1 and report.failed == 0
 

@@ -30,7 +30,14 @@ from rfp_portal.services.accounts import (
     reset_password,
     send_confirmation,
 )
-from rfp_portal.services.notifications import followed_tags, set_delivery, settings_of
+from rfp_portal.services.notifications import (
+    can_unsubscribe_from,
+    followed_tags,
+    is_unsubscribed,
+    set_deliveries,
+    settings_of,
+)
+from rfp_portal.services.notifications import unsubscribe as unsubscribe_from
 from rfp_portal.web.context import now
 from rfp_portal.web.extensions import csrf
 from rfp_portal.web.views import perform
@@ -257,12 +264,8 @@ def notification_settings():
     session = get_session()
     form = notification_settings_form(settings_of(session, current_user))
     if form.validate_on_submit():
-
-        def save() -> None:
-            for key in DEFAULT_DELIVERY:
-                set_delivery(session, user=current_user, key=key, delivery=Delivery(form[key].data))
-
-        if perform(save, form=form):
+        choices = {key: Delivery(form[key].data) for key in DEFAULT_DELIVERY}
+        if perform(lambda: set_deliveries(session, user=current_user, choices=choices), form=form):
             flash("Saved. You will hear of each thing as you chose.", "success")
             return redirect(url_for("auth.notification_settings"))
     return render_template(
@@ -289,7 +292,7 @@ def unsubscribe(token: str):
         found = tokens.unsubscribe_for(get_session(), current_app.config["SECRET_KEY"], token)
     except tokens.BadToken as error:
         return _token_problem(error, title="This unsubscribe link does not work")
-    if found.key not in (*DEFAULT_DELIVERY, DAILY_DIGEST):
+    if not can_unsubscribe_from(found.key):
         return _token_problem(
             tokens.BadToken("This link names no kind of e-mail the portal sends."),
             title="This unsubscribe link does not work",
@@ -297,20 +300,9 @@ def unsubscribe(token: str):
     label = _unsubscribe_label(found.key)
     session = get_session()
     if request.method == "GET":
-        keys = [found.key] if found.key != DAILY_DIGEST else []
-        done = request.args.get("done") == "1" and all(
-            settings_of(session, found.user)[key] is Delivery.SITE for key in keys
+        done = request.args.get("done") == "1" and is_unsubscribed(
+            session, user=found.user, key=found.key
         )
         return render_template("auth/unsubscribe.html", label=label, done=done, token=token)
-
-    def turn_off() -> None:
-        current = settings_of(session, found.user)
-        if found.key == DAILY_DIGEST:
-            keys = [key for key, d in current.items() if d is Delivery.DAILY]
-        else:
-            keys = [found.key]
-        for key in keys:
-            set_delivery(session, user=found.user, key=key, delivery=Delivery.SITE)
-
-    perform(turn_off)
+    perform(lambda: unsubscribe_from(session, user=found.user, key=found.key))
     return redirect(url_for("auth.unsubscribe", token=token, done=1), 303)

@@ -219,8 +219,8 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and _embedded_ipv4(ip):
-        ip = _embedded_ipv4(ip)
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = _embedded_ipv4(ip) or ip
     if ip.is_loopback:
         return None if allow_loopback else "a loopback address"
     if ip.is_link_local:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rfp_portal.db import insert_for
 from rfp_portal.models import (
+    DAILY_DIGEST,
     DEFAULT_DELIVERY,
     Delivery,
     MessageKind,
@@ -69,6 +70,36 @@ def set_delivery(session: Session, *, user: User, key: str, delivery: Delivery) 
             index_elements=["user_id", "kind"], set_={"delivery": delivery}
         )
     )
+
+
+def set_deliveries(session: Session, *, user: User, choices: dict[str, Delivery]) -> None:
+    """Save a person's choice for each key (the settings page).
+
+    :raise DomainError: for an unknown key or a delivery a key does not take."""
+    for key, delivery in choices.items():
+        set_delivery(session, user=user, key=key, delivery=delivery)
+
+
+def can_unsubscribe_from(key: str) -> bool:
+    """Whether an unsubscribe link may name ``key``: a kind, the tag digest, the daily digest."""
+    return key in DEFAULT_DELIVERY or key == DAILY_DIGEST
+
+
+def unsubscribe(session: Session, *, user: User, key: str) -> None:
+    """Turn ``key`` to the site only; for the daily digest, every kind gathered there."""
+    if key == DAILY_DIGEST:
+        keys = [k for k, d in settings_of(session, user).items() if d is Delivery.DAILY]
+    else:
+        keys = [key]
+    set_deliveries(session, user=user, choices=dict.fromkeys(keys, Delivery.SITE))
+
+
+def is_unsubscribed(session: Session, *, user: User, key: str) -> bool:
+    """Whether ``key`` reaches the person by e-mail no more (the daily digest: none is daily)."""
+    current = settings_of(session, user)
+    if key == DAILY_DIGEST:
+        return all(d is not Delivery.DAILY for d in current.values())
+    return current[key] is Delivery.SITE
 
 
 def mailable(session: Session, user_ids: Iterable[int]) -> set[int]:
