@@ -25,6 +25,7 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 # lands as a file in instance/mail.
 run: $(VENV)/.run-deps
 	$(BIN)/flask --app $(APP) db upgrade
+	$(BIN)/flask --app $(APP) db rerender
 	$(BIN)/flask --app $(APP) demo-data --if-empty
 	@echo "Serving the RFP Portal on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	@echo "E-mail: $${MAIL_URL:-written as .eml files into instance/mail/}"

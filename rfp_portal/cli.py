@@ -140,6 +140,26 @@ def db_reindex() -> None:
     click.echo(f"Search index rebuilt for {count} RFPs.")
 
 
+@db_cli.command("rerender")
+def db_rerender() -> None:
+    """Make the stored HTML of every Markdown text again with this release's renderer.
+
+    Markdown is rendered once, when saved; run this after upgrading (`make run` does), so texts
+    saved before show what the renderer makes now. Safe to run at any time, and twice.
+    """
+    from rfp_portal.services.text import rerender_markdown
+
+    session = get_session()
+    results = rerender_markdown(session, after_batch=session.commit)
+    for result in results:
+        if result.changed or result.kept:
+            kept = f", {result.kept} too intricate now (kept as saved)" if result.kept else ""
+            click.echo(f"{result.column.name}: {result.changed} of {result.texts} changed{kept}.")
+    changed = sum(result.changed for result in results)
+    texts = sum(result.texts for result in results)
+    click.echo(f"Stored Markdown rendered again: {changed} of {texts} texts changed.")
+
+
 @click.command("backup")
 @with_appcontext
 @click.argument("path", required=False, type=click.Path(path_type=Path))
