@@ -289,6 +289,11 @@ RFP_FILTERS = [
         {"type": "string", "enum": list(params.CLAIMED_VALUES)},
     ),
     query(
+        "mentoring",
+        "`yes`: only RFPs whose authors are open to mentoring.",
+        {"type": "string", "enum": list(params.MENTORING_VALUES)},
+    ),
+    query(
         "tag",
         "RFPs with this tag (any case; spaces squeezed). Repeat for RFPs with all of them.",
         {

@@ -23,6 +23,7 @@ PER_PAGE_MAX = 100
 JAM_WHEN = ("upcoming", "past")
 STATE_VALUES = tuple(STATES)  # "" (open and completed), open, completed, withdrawn, all
 CLAIMED_VALUES = ("yes", "no")
+MENTORING_VALUES = ("yes",)
 DIFFICULTY_VALUES = tuple(d.value for d in Difficulty)
 COMPUTE_VALUES = tuple(c.value for c in Compute)
 SORT_VALUES = tuple(SORTS)
@@ -93,6 +94,7 @@ def rfp_listing_args(args: MultiDict) -> tuple[Listing, Paging]:
         reader.problems.append(f"“q” can be at most {MAX_QUERY} characters.")
     reader.choice("state", STATE_VALUES)
     reader.choice("claimed", CLAIMED_VALUES)
+    reader.choice("mentoring", MENTORING_VALUES)
     reader.choice("difficulty", DIFFICULTY_VALUES)
     reader.choice("compute", COMPUTE_VALUES)
     reader.choice("sort", SORT_VALUES)

@@ -19,6 +19,13 @@ from rfp_portal.db import Base, UtcDateTime, str_enum
 if TYPE_CHECKING:
     from rfp_portal.models.rfp import Rfp
 
+DISPLAY_NAME_MAX = 80
+BIO_MAX = 2_000  # characters of Markdown: a short bio, not a CV
+WEBSITE_MAX = 300
+GITHUB_MAX = 39  # GitHub's own limit on a username
+SCHOLAR_ID_LENGTH = 12  # a Google Scholar profile id, as in citations?user=…
+DISCORD_MAX = 37  # a username (2–32) or an older name#1234
+
 
 def new_session_token() -> str:
     return secrets.token_hex(16)
@@ -37,7 +44,7 @@ class User(UserMixin, Base):
     # Stored lower-cased, so uniqueness and log-in ignore case.
     username: Mapped[str] = mapped_column(sa.String(30), unique=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    display_name: Mapped[str] = mapped_column(sa.String(80))
+    display_name: Mapped[str] = mapped_column(sa.String(DISPLAY_NAME_MAX))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.MEMBER)
     active: Mapped[bool] = mapped_column(default=True)
@@ -48,6 +55,18 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     # The portal mails an address nothing but its confirmation link until it is confirmed.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    # The profile. The bio is rendered and sanitised once, when saved (services.profiles); the
+    # links are kept as the parts that vary (a GitHub username, a Scholar id), so the portal
+    # builds every address it shows but the website, which is checked to be http(s).
+    bio_md: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    bio_html: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    website_url: Mapped[str | None] = mapped_column(sa.String(WEBSITE_MAX))
+    github_username: Mapped[str | None] = mapped_column(sa.String(GITHUB_MAX))
+    scholar_id: Mapped[str | None] = mapped_column(sa.String(SCHOLAR_ID_LENGTH))
+    discord_handle: Mapped[str | None] = mapped_column(sa.String(DISCORD_MAX))
+    open_to_mentoring: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    looking_for_mentor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     rfps: Mapped[list[Rfp]] = relationship(back_populates="author")
 
@@ -78,6 +97,22 @@ class User(UserMixin, Base):
     def shown_name(self) -> str:
         """The name on their RFPs and comments; a deactivated account says so."""
         return f"{self.display_name} (deactivated)" if not self.active else self.display_name
+
+    @property
+    def github_url(self) -> str | None:
+        return f"https://github.com/{self.github_username}" if self.github_username else None
+
+    @property
+    def scholar_url(self) -> str | None:
+        if not self.scholar_id:
+            return None
+        return f"https://scholar.google.com/citations?user={self.scholar_id}"
+
+    @property
+    def has_links(self) -> bool:
+        return bool(
+            self.website_url or self.github_username or self.scholar_id or self.discord_handle
+        )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
