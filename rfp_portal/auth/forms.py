@@ -10,6 +10,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from rfp_portal.db import get_session
 from rfp_portal.forms import BaseForm
 from rfp_portal.models import DEFAULT_DELIVERY, TAG_DIGEST, Delivery, NotificationKind
 from rfp_portal.models.notification import choices_for
@@ -17,7 +18,9 @@ from rfp_portal.services.accounts import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     USERNAME_PATTERN,
+    email_taken,
     password_problem,
+    username_taken,
 )
 
 DELIVERY_LABELS = {
@@ -79,6 +82,16 @@ class RegisterForm(BaseForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+    # The service checks these too (another person may register the same name meanwhile); here
+    # they are asked with every other field, so one submit reports every problem at once.
+    def validate_username(self, field):
+        if username_taken(get_session(), field.data or ""):
+            raise ValidationError("That username is taken. Please choose another.")
+
+    def validate_email(self, field):
+        if email_taken(get_session(), field.data or ""):
+            raise ValidationError("An account with that e-mail already exists.")
 
     def validate_password(self, field):
         if not PASSWORD_MIN <= len(field.data or "") <= PASSWORD_MAX:

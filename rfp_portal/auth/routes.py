@@ -2,7 +2,17 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -63,8 +73,21 @@ def start_session(user, *, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
+def _too_many_accounts(limit) -> Response:
+    """The answer once this client has made its share of accounts: the form again, as typed."""
+    message = (
+        "Too many accounts have been created from your network recently, so this one was not. "
+        "This keeps spam accounts out. Please try again "
+        f"{limits.when_to_retry(limits.retry_after_seconds())}: what you typed is kept below "
+        "(except the password)."
+    )
+    page = render_template("auth/register.html", form=RegisterForm(), refusal=message)
+    return make_response(page, 429)
+
+
 @bp.route("/register", methods=["GET", "POST"])
-@limits.register_per_client
+@limits.register_attempts_per_client
+@limits.accounts_per_client(on_breach=_too_many_accounts)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -82,6 +105,7 @@ def register():
         )
         if done:
             user = done.value
+            limits.account_created()
             start_session(user)
             flash(
                 f"Welcome, {user.display_name}! Your account is ready. We sent a link to "

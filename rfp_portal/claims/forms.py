@@ -1,8 +1,8 @@
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from rfp_portal.forms import BaseForm, PlotTextMixin, http_url
+from rfp_portal.forms import BaseForm, PlotTextMixin, UploadField, http_url
 from rfp_portal.models.claim import URL_MAX, WRITE_UP_MAX
 
 
@@ -28,7 +28,7 @@ class DeliverForm(PlotTextMixin, BaseForm):
         ],
         description="What you did, what the plot shows, what surprised you. Markdown works.",
     )
-    image = FileField(
+    image = UploadField(
         "Result plot",
         validators=[FileRequired("Upload the plot you made.")],
         description="PNG, JPEG or WebP, up to 5 MB.",

@@ -10,7 +10,7 @@ from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.form import SUBMIT_METHODS, _Auto
-from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, ImmutableMultiDict
 from wtforms import StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
@@ -128,6 +128,30 @@ def _all_fields(form):
                 yield from _all_fields(entry.form) if isinstance(entry, FormField) else [entry]
         else:
             yield field
+
+
+class UploadField(FileField):
+    """A file input that knows when the file chosen in it was dropped.
+
+    A page shown again with its form's errors cannot put a file back into a file input, so a
+    file that was fine, sent with another field that was not, is lost: ``dropped_file`` is true
+    then, and the field macro asks the person to choose it again.
+    """
+
+    def __init__(self, *args, _form=None, **kwargs) -> None:
+        super().__init__(*args, _form=_form, **kwargs)
+        self._owner = _form
+
+    @property
+    def dropped_file(self) -> bool:
+        chose_one = isinstance(self.data, FileStorage) and bool(self.data.filename)
+        owner = self._owner
+        return (
+            chose_one
+            and not self.errors
+            and isinstance(owner, BaseForm)
+            and bool(owner.error_list())
+        )
 
 
 class ConfirmForm(BaseForm):

@@ -1,10 +1,10 @@
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileRequired
 from wtforms import BooleanField, Form, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from rfp_portal.forms import BaseForm, PlotTextMixin
+from rfp_portal.forms import BaseForm, PlotTextMixin, UploadField
 from rfp_portal.rendering.sketch import (
     KINDS,
     LABEL_MAX,
@@ -12,9 +12,11 @@ from rfp_portal.rendering.sketch import (
     MAX_SERIES,
     NAME_MAX,
     SketchError,
+    check_label,
     parse_csv,
     parse_points,
     spec_to_text,
+    validate_spec,
 )
 
 POINTS_TEXT_MAX = 60_000
@@ -23,7 +25,7 @@ TOO_MUCH_DATA = f"That is too much data: a sketch can have at most {MAX_POINTS:,
 
 class ExampleForm(PlotTextMixin, BaseForm):
     refusal_field = "image"  # ImageRejected says what is wrong with the file
-    image = FileField(
+    image = UploadField(
         "Image file",
         validators=[FileRequired("Choose an image to upload.")],
         description="PNG, JPEG or WebP, up to 5 MB and 25 megapixels.",
@@ -92,6 +94,44 @@ class SketchForm(PlotTextMixin, BaseForm):
     )
     preview = SubmitField("Preview")
     save = SubmitField("Save the sketch")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Check the fields, then what drawing needs (math that parses, points that read) in
+        each label and series at once, so that one submit reports every problem, not the first.
+        """
+        ok = super().validate(extra_validators)
+        found: list[SketchError] = []
+
+        def check(step) -> None:
+            try:
+                step()
+            except SketchError as error:
+                found.append(error)
+
+        for name in ("title", "x_label", "y_label"):
+            if not self[name].errors:
+                check(lambda name=name: check_label(self[name].data or "", name))
+        kind = self.chart.data
+        if (self.csv.data or "").strip():
+            if not self.csv.errors:
+                check(lambda: parse_csv(self.csv.data, kind=kind))
+        else:
+            for index, entry in enumerate(self.series.entries):
+                name, points = entry.form.name, entry.form.points
+                if not name.errors:
+                    check(lambda n=name, i=index: check_label(n.data or "", f"series-{i}-name"))
+                if (points.data or "").strip() and not points.errors:
+                    check(
+                        lambda p=points, i=index: parse_points(
+                            p.data, kind=kind, field=f"series-{i}-points"
+                        )
+                    )
+        if ok and not found:
+            # What only the whole spec can say: a series at all, log axes above zero, …
+            check(lambda: validate_spec(self.to_spec()))
+        for error in found:
+            self.add_sketch_error(error)
+        return ok and not found
 
     def to_spec(self) -> dict:
         """The spec the form describes.

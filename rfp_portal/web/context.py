@@ -6,9 +6,13 @@ from datetime import datetime
 
 from flask import Flask, current_app
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from wtforms import Form as WtfForm
 
 from rfp_portal import clock
 from rfp_portal.db import get_session
+from rfp_portal.forms import BaseForm
 from rfp_portal.models.claim import ClaimPolicy
 from rfp_portal.page_cache import kept
 from rfp_portal.services.notifications import unread_count
@@ -39,5 +43,30 @@ def _template_globals() -> dict:
     return {"now": now(), "policy": claim_policy(), "unread_notifications": unread}
 
 
+@pass_context
+def page_has_form_errors(context: Context) -> bool:
+    """Whether a form the page shows came back with errors (the page's title then says so).
+
+    Looks at the forms handed to the template, and those in a dict or list of them (an RFP's
+    page has one progress form per claim), so no view has to say it.
+    """
+
+    def failed(value) -> bool:
+        if isinstance(value, BaseForm):
+            return bool(value.error_list())
+        return isinstance(value, WtfForm) and bool(value.errors)
+
+    for value in context.get_all().values():
+        if type(value) is dict:  # not the session or the config (dict subclasses)
+            value = list(value.values())
+        if isinstance(value, list | tuple):
+            if any(failed(item) for item in value):
+                return True
+        elif failed(value):
+            return True
+    return False
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
+    app.add_template_global(page_has_form_errors)

@@ -56,20 +56,23 @@ def _handle_http_error(error: HTTPException):
 
 
 def _handle_too_many_requests(error):
-    """429 with a clear message and ``Retry-After`` (Flask-Limiter adds the header)."""
-    from rfp_portal.limits import retry_after_seconds
+    """429 with a clear message and ``Retry-After`` (Flask-Limiter adds the header).
+
+    A limit with its own answer (``on_breach``, such as the registration form shown again with
+    what was typed) gives it in ``error.response``; the others get the error page.
+    """
+    from rfp_portal.limits import retry_after_seconds, when_to_retry
 
     wait = retry_after_seconds()
-    when = (
-        f"in about {wait} seconds"
-        if wait and wait < 120
-        else (f"in about {round(wait / 60)} minutes" if wait else "in a little while")
-    )
-    message = (
-        f"You have tried this too often in a short time. This protects everyone from spam and "
-        f"password guessing. Please try again {when}; nothing you saved is lost."
-    )
-    response = current_app.make_response(render_error(429, message))
+    if error.response is not None:
+        response = error.response
+    else:
+        message = (
+            f"You have tried this too often in a short time. This protects everyone from spam "
+            f"and password guessing. Please try again {when_to_retry(wait)}; nothing you saved "
+            f"is lost."
+        )
+        response = current_app.make_response(render_error(429, message))
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response

@@ -9,25 +9,71 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from markupsafe import Markup
 
-from rfp_portal import search
+from rfp_portal import clock, search
 from rfp_portal.models.jam import COMMUNITY_ZONE
+
+MINUTE, HOUR, DAY = 60, 60 * 60, 24 * 60 * 60
+
+
+def _exact(value: datetime, zone: str) -> str:
+    """The wall time in ``zone`` and in UTC: "2021-08-04 16:00 PDT / 23:00 UTC"."""
+    local = value.astimezone(ZoneInfo(zone))
+    utc = value.astimezone(UTC)
+    utc_text = f"{utc:%H:%M}" if local.date() == utc.date() else f"{utc:%Y-%m-%d %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} / {utc_text} UTC"
 
 
 def _time_element(value: datetime, zone: str, *, announced: bool) -> Markup:
     """<time datetime="UTC">wall time in ``zone`` / UTC</time>; static/localtime.js shows the
     reader's own time zone, and without JavaScript the text reads correctly as it is."""
-    local = value.astimezone(ZoneInfo(zone))
-    utc = value.astimezone(UTC)
-    utc_text = f"{utc:%H:%M}" if local.date() == utc.date() else f"{utc:%Y-%m-%d %H:%M}"
-    text = f"{local:%Y-%m-%d %H:%M} {local.tzname()} / {utc_text} UTC"
     return Markup('<time class="local-time" datetime="{}"{}>{}</time>').format(
-        utc.isoformat(timespec="seconds"), Markup(" data-announced") if announced else "", text
+        value.astimezone(UTC).isoformat(timespec="seconds"),
+        Markup(" data-announced") if announced else "",
+        _exact(value, zone),
     )
 
 
-def time_tag(value: datetime | None) -> Markup:
-    """Any timestamp, in Pacific time (as the community speaks) and UTC."""
-    return Markup("") if value is None else _time_element(value, COMMUNITY_ZONE, announced=False)
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def relative_time(value: datetime, now: datetime, zone: str = COMMUNITY_ZONE) -> str:
+    """When ``value`` was, as people say it: "just now", "5 minutes ago", "3 hours ago"; from a
+    day away on, its date in ``zone`` ("4 Aug 2021"). A time ahead reads "in 5 minutes".
+
+    static/localtime.js applies the same rule in the browser (keep the two alike).
+    """
+    seconds = (now - value).total_seconds()
+    distance = abs(seconds)
+    if distance >= DAY:
+        local = value.astimezone(ZoneInfo(zone))
+        return f"{local.day} {local:%b %Y}"
+    if distance < MINUTE:
+        return "just now"
+    if distance >= HOUR:
+        amount = _count(int(distance // HOUR), "hour")
+    else:
+        amount = _count(int(distance // MINUTE), "minute")
+    return f"{amount} ago" if seconds > 0 else f"in {amount}"
+
+
+def time_tag(value: datetime | None, now: datetime | None = None) -> Markup:
+    """When something happened: "3 hours ago", or its date once a day old; the exact time (in
+    Pacific time, as the community speaks, and UTC) is the element's title.
+
+    Visitors' pages are cached for up to PAGE_CACHE_SECONDS, so the text may be that much behind:
+    static/localtime.js writes it afresh from ``datetime`` (and the title in the reader's own
+    zone); without JavaScript the server's text stays.
+    """
+    if value is None:
+        return Markup("")
+    return Markup(
+        '<time class="local-time relative-time" datetime="{}" title="{}">{}</time>'
+    ).format(
+        value.astimezone(UTC).isoformat(timespec="seconds"),
+        _exact(value, COMMUNITY_ZONE),
+        relative_time(value, clock.now() if now is None else now),
+    )
 
 
 def jam_time(value: datetime, zone: str = COMMUNITY_ZONE) -> Markup:
