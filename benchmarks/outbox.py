@@ -118,7 +118,7 @@ def seed(app, people: int) -> int:
             Compute.LAPTOP,
             None,
         )
-        rfp = submit_rfp(session, author=author, draft=draft)
+        rfp = submit_rfp(session, author=author, draft=draft, no_plot_yet=True)
         session.execute(sa.delete(OutboxMessage))
         session.commit()
         return rfp.id

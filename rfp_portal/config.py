@@ -48,7 +48,10 @@ def load_secret_key(instance_path: Path) -> str:
 RATE_LIMIT_DEFAULTS = {
     "RATE_LIMIT_LOGIN_PER_CLIENT": "20 per minute; 100 per hour",
     "RATE_LIMIT_LOGIN_PER_ACCOUNT": "5 per minute; 20 per hour",
+    # Accounts created per client (attempts the form refused do not count), and a far higher
+    # bound on every registration attempt, for floods and for probing which addresses are taken.
     "RATE_LIMIT_REGISTER_PER_CLIENT": "5 per hour; 20 per day",
+    "RATE_LIMIT_REGISTER_ATTEMPTS_PER_CLIENT": "30 per hour; 100 per day",
     "RATE_LIMIT_COMMENT_PER_CLIENT": "20 per minute; 200 per day",
     "RATE_LIMIT_COMMENT_PER_ACCOUNT": "6 per minute; 100 per day",
     "RATE_LIMIT_UPLOAD_PER_CLIENT": "30 per hour",
@@ -56,6 +59,9 @@ RATE_LIMIT_DEFAULTS = {
     "RATE_LIMIT_RESET_PER_CLIENT": "10 per hour",
     "RATE_LIMIT_RESET_PER_ADDRESS": "3 per hour",
     "RATE_LIMIT_MAIL_PER_ACCOUNT": "5 per hour",
+    # Previews save nothing: generous, and apart from uploads, so trying things out stays free.
+    "RATE_LIMIT_PREVIEW_PER_CLIENT": "200 per minute; 2000 per hour",
+    "RATE_LIMIT_PREVIEW_PER_ACCOUNT": "120 per minute; 1200 per hour",
 }
 
 

@@ -12,6 +12,7 @@ from rfp_portal.db import Base
 from rfp_portal.models import Compute, Difficulty, OutboxMessage, Plot, Role, User
 from rfp_portal.services.accounts import register_user
 from rfp_portal.services.plots import add_example_plot, add_sketch
+from rfp_portal.services.profiles import ProfileDraft, update_profile
 from rfp_portal.services.rfps import RfpDraft, submit_rfp
 from rfp_portal.services.wants import set_want
 from rfp_portal.storage import ImageStore
@@ -27,6 +28,37 @@ PEOPLE = [
     ("jamhost", "Jam Host", Role.ORGANISER),
 ]
 
+# A few people say who they are and whether they mentor; Jam Host keeps to the bare account.
+PROFILES = {
+    "ada": dict(
+        bio="Optimisation and training dynamics; I like questions a laptop can answer. "
+        "Happy to pair on anything about **learning rates** or **batch sizes**.",
+        website="https://example.org/ada",
+        github="ada-okafor-demo",
+        scholar="https://scholar.google.com/citations?user=DemoAdaOkaf1&hl=en",
+        discord="ada.okafor",
+        open_to_mentoring=True,
+    ),
+    "jun": dict(
+        bio="Sparse networks, pruning and the lottery ticket hypothesis. "
+        "I answer questions on the Open Collab Discord most evenings (JST).",
+        github="jun-tanaka-demo",
+        discord="jun_t",
+        open_to_mentoring=True,
+    ),
+    "maria": dict(
+        bio="PhD student working on fine-tuning large language models "
+        "([intrinsic dimension](https://arxiv.org/abs/2012.13255) in particular).",
+        website="https://example.org/maria",
+        scholar="DemoMariaGo1",
+    ),
+    "sam": dict(
+        bio="Software engineer moving into ML research. My first plot is in progress!",
+        discord="samnewcomer",
+        looking_for_mentor=True,
+    ),
+}
+
 RFPS = [
     dict(
         author="ada",
@@ -41,7 +73,10 @@ RFPS = [
 The *linear scaling rule* says that when you multiply the batch size $B$ by $k$ you should multiply
 the learning rate $\\eta$ by $k$ too. It works remarkably well — until it doesn't.
 [Goyal et al. (2017)](https://arxiv.org/abs/1706.02677) saw it hold up to $B = 8192$ on ImageNet;
-[McCandlish et al. (2018)](https://arxiv.org/abs/1812.06162) tie the break to the *gradient noise scale*.
+[McCandlish et al. (2018)](https://arxiv.org/abs/1812.06162) tie the break to the *gradient noise scale*
+$B_{\\text{noise}}$: the best learning rate grows linearly at first, then levels off,
+
+$$\\eta_{\\text{opt}}(B) = \\frac{\\eta_{\\max}}{1 + B_{\\text{noise}} / B}.$$
 
 Where is the bend for small models on small data sets, the kind anyone can train on one GPU?
 """,
@@ -73,11 +108,14 @@ something general about images, a ticket found on one data set should be a good 
 Transferable tickets would make sparse training cheap: find once, reuse everywhere.
 """,
         first_plot="""\
-Test accuracy on SVHN (y) against the fraction of weights kept (x, log scale, 100 % down to 1 %):
+Test accuracy on SVHN (y) against the fraction of weights kept (x, log scale, 100 % down to 1 %),
+one line for each kind of mask, each trained on SVHN from the initialisation named:
 
-1. tickets found on SVHN itself,
-2. tickets found on CIFAR-10 and transferred,
-3. random sparse masks of the same sparsity.
+| line | mask found on | initialisation |
+|---|---|---|
+| 1 | SVHN itself | the ticket's own |
+| 2 | CIFAR-10, transferred | the ticket's own |
+| 3 | nothing: a random mask of the same sparsity | the same as line 2 |
 
 If line 2 hugs line 1 down to 5 %, tickets transfer.
 """,
@@ -342,6 +380,9 @@ def load(session: Session, store: ImageStore) -> str:
             role=role,
         )
         people[username].email_confirmed_at = clock.now()  # demo people need no link
+        if username in PROFILES:
+            draft = ProfileDraft(display_name=name, **PROFILES[username])
+            update_profile(session, user=people[username], draft=draft)
     now = clock.now()
     rfps = []
     for index, spec in enumerate(RFPS):
@@ -355,7 +396,7 @@ def load(session: Session, store: ImageStore) -> str:
             compute=spec["compute"],
             claim_cap=spec["claim_cap"],
         )
-        rfp = submit_rfp(session, author=people[spec["author"]], draft=draft)
+        rfp = submit_rfp(session, author=people[spec["author"]], draft=draft, no_plot_yet=True)
         rfp.created_at = rfp.updated_at = now - timedelta(days=spec["days_ago"])
         rfps.append(rfp)
         author = people[spec["author"]]

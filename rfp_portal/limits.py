@@ -6,14 +6,18 @@ being tried, so guessing one password from many addresses is slowed too). The nu
 the configuration; ``RATELIMIT_STORAGE_URI`` chooses where counts are kept: ``memory://`` (the
 default) counts per process, ``redis://…`` or ``memcached://…`` share the counts between every
 worker and host.
+
+Registration is the exception: nobody is logged in yet, so its two limits are both per client,
+one on accounts created and a far higher one on attempts.
 """
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse_many
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
@@ -51,9 +55,36 @@ login_per_account = limiter.limit(
     _configured("RATE_LIMIT_LOGIN_PER_ACCOUNT"), methods=["POST"], deduct_when=_failed,
     key_func=_login_name, scope="login-account",
 )  # fmt: skip
-register_per_client = limiter.limit(
-    _configured("RATE_LIMIT_REGISTER_PER_CLIENT"), methods=["POST"], scope="register"
-)
+
+
+def account_created() -> None:
+    """Tell the registration limit that this request made an account (only those count)."""
+    g.rfp_account_created = True
+
+
+def _made_an_account(response) -> bool:
+    return bool(g.get("rfp_account_created"))
+
+
+def accounts_per_client(on_breach):
+    """The limit on accounts created per client; a form the validators refused costs nothing.
+
+    The count is tested before the view and added to after it (Flask-Limiter's ``deduct_when``),
+    so two registrations at the same instant may both take the last free place: it bounds mass
+    account creation, it is not an exact quota. ``on_breach(limit)`` answers a refused request.
+    """
+    return limiter.limit(
+        _configured("RATE_LIMIT_REGISTER_PER_CLIENT"), methods=["POST"],
+        deduct_when=_made_an_account, on_breach=on_breach, scope="register",
+    )  # fmt: skip
+
+
+# Every registration attempt, generously: failed attempts are no reason to lock a newcomer out,
+# but the form says whether a username or address is taken, so probing it stays slow.
+register_attempts_per_client = limiter.limit(
+    _configured("RATE_LIMIT_REGISTER_ATTEMPTS_PER_CLIENT"), methods=["POST"],
+    scope="register-attempts",
+)  # fmt: skip
 reset_per_client = limiter.limit(
     _configured("RATE_LIMIT_RESET_PER_CLIENT"), methods=["POST"], scope="reset-client"
 )
@@ -65,20 +96,68 @@ mail_per_account = limiter.limit(
     _configured("RATE_LIMIT_MAIL_PER_ACCOUNT"), methods=["POST"], key_func=_person,
     scope="mail-account",
 )  # fmt: skip
-comment_per_client = limiter.limit(
-    _configured("RATE_LIMIT_COMMENT_PER_CLIENT"), methods=["POST"], scope="comment-client"
-)
-comment_per_account = limiter.limit(
-    _configured("RATE_LIMIT_COMMENT_PER_ACCOUNT"), methods=["POST"], key_func=_person,
-    scope="comment-account",
-)  # fmt: skip
+
+
+def _previewing() -> bool:
+    """A Preview button (a sketch's, a comment's) saves nothing: it counts toward the preview
+    limits instead (``preview_allowed``), so trying things out never uses up the uploads or
+    the comments."""
+    return bool(request.form.get("preview"))
+
+
 upload_per_client = limiter.limit(
-    _configured("RATE_LIMIT_UPLOAD_PER_CLIENT"), methods=["POST"], scope="upload-client"
-)
+    _configured("RATE_LIMIT_UPLOAD_PER_CLIENT"), methods=["POST"], scope="upload-client",
+    exempt_when=_previewing,
+)  # fmt: skip
 upload_per_account = limiter.limit(
     _configured("RATE_LIMIT_UPLOAD_PER_ACCOUNT"), methods=["POST"], key_func=_person,
-    scope="upload-account",
+    scope="upload-account", exempt_when=_previewing,
 )  # fmt: skip
+comment_per_client = limiter.limit(
+    _configured("RATE_LIMIT_COMMENT_PER_CLIENT"), methods=["POST"], scope="comment-client",
+    exempt_when=_previewing,
+)  # fmt: skip
+comment_per_account = limiter.limit(
+    _configured("RATE_LIMIT_COMMENT_PER_ACCOUNT"), methods=["POST"], key_func=_person,
+    scope="comment-account", exempt_when=_previewing,
+)  # fmt: skip
+
+
+def when_to_retry(wait: int | None) -> str:
+    """``wait`` seconds in words: "in about 40 minutes"."""
+    if not wait:
+        return "in a little while"
+    return f"in about {wait} seconds" if wait < 120 else f"in about {round(wait / 60)} minutes"
+
+
+def preview_allowed() -> bool:
+    """Count one preview (a sketch drawn or Markdown rendered, nothing saved) and say whether
+    the client and the person are still within their preview limits.
+
+    A view asks this rather than wearing a decorator, because a throttled preview must answer
+    with the person's form and a message, never an error page that loses what they typed.
+    """
+    if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    strategy = limiter.limiter
+    checks = [
+        (item, "preview-client", get_remote_address())
+        for item in parse_many(current_app.config["RATE_LIMIT_PREVIEW_PER_CLIENT"])
+    ] + [
+        (item, "preview-account", _person())
+        for item in parse_many(current_app.config["RATE_LIMIT_PREVIEW_PER_ACCOUNT"])
+    ]
+    if not all(strategy.test(item, scope, key) for item, scope, key in checks):
+        return False
+    for item, scope, key in checks:
+        strategy.hit(item, scope, key)
+    return True
+
+
+PREVIEW_THROTTLED = (
+    "You have previewed a lot in a short time, so this preview was not drawn. Nothing you typed "
+    "is lost: wait a minute and preview again, or save."
+)
 
 
 def retry_after_seconds() -> int | None:

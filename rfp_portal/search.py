@@ -272,6 +272,16 @@ def index_rfp(session: Session, rfp_id: int) -> None:
         session.execute(sa.text(statement), {"id": rfp_id})
 
 
+def unindex_rfp(session: Session, rfp_id: int) -> None:
+    """Take one RFP out of the index (before it is deleted)."""
+    table, column = (
+        ("rfp_fts", "rowid")
+        if session.get_bind().dialect.name == "sqlite"
+        else ("rfp_search", "rfp_id")
+    )
+    session.execute(sa.text(f"DELETE FROM {table} WHERE {column} = :id"), {"id": rfp_id})  # noqa: S608
+
+
 def rebuild_index(connection: sa.Connection | Session) -> None:
     """Index every RFP afresh (migrations and bulk loads use this)."""
     bind = connection.get_bind() if isinstance(connection, Session) else connection

@@ -549,7 +549,12 @@ class Factory:
         values.update(overrides)
         with self.app.app_context():
             session = get_session()
-            rfp = submit_rfp(session, author=session.get(User, author.id), draft=RfpDraft(**values))
+            rfp = submit_rfp(
+                session,
+                author=session.get(User, author.id),
+                draft=RfpDraft(**values),
+                no_plot_yet=True,
+            )
             session.commit()
             rfp_id = rfp.id
         return rfp_id

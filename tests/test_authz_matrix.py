@@ -9,8 +9,8 @@ its methods, what each of five people gets:
 - *owner*: the person the route's object belongs to (``Row.owner``): the RFP's author for RFP,
   plot, presentation and comment routes (the author also wrote the comment and the plots), the
   claimant for claim routes (but the RFP's author for accepting a delivery), the account itself
-  for ``/account/password``, ``/notifications`` and ``/users/<author>/role|active``. Routes
-  without an object (``/rfps/new``, Jams, the public pages) use the RFP's author as a plain
+  for ``/account/password``, ``/account/profile``, ``/notifications`` and
+  ``/users/<author>/role|active``. Routes without an object (``/rfps/new``, Jams, the public pages) use the RFP's author as a plain
   member;
 - *organiser* and *admin*: roles given by an admin.
 
@@ -82,7 +82,7 @@ from rfp_portal.services.comments import post_comment
 from rfp_portal.services.jams import JamDraft, create_jam, link_to_jam
 from rfp_portal.services.notifications import notify
 from rfp_portal.services.plots import add_example_plot
-from rfp_portal.services.rfps import RfpDraft, submit_rfp
+from rfp_portal.services.rfps import RfpDraft, share_draft, submit_rfp
 from rfp_portal.storage import get_store
 from rfp_portal.web.context import claim_policy, now
 from tests import images
@@ -99,6 +99,7 @@ DENY = "403"  # refused
 HOME = "home"  # 302 to / (the log-in and register pages, for someone already logged in)
 REFUSED_422 = "422"  # a rule refuses it on the form (the author claiming their own RFP)
 DONE = "done"  # the write happened: a same-site redirect and the row's check holds
+NOT_FOUND = "404"  # as if it did not exist (someone else's draft)
 
 # -- the app and the database, one per database for the whole module ---------------------------
 
@@ -316,14 +317,22 @@ def build_scene(app, processed) -> Scene:
         session.add_all(people.values())
         session.flush()
         author, claimant = people["author"], people["claimant"]
-        rfp = submit_rfp(session, author=author, draft=rfp_draft("The first RFP"))
-        done_rfp = submit_rfp(session, author=author, draft=rfp_draft("The second RFP"))
+        rfp = submit_rfp(session, author=author, draft=rfp_draft("The first RFP"), no_plot_yet=True)
+        done_rfp = submit_rfp(
+            session, author=author, draft=rfp_draft("The second RFP"), no_plot_yet=True
+        )
         plots = [
             add_example_plot(
                 session, store, rfp=rfp, actor=author, data=b"", caption=f"Plot {n}", alt_text="A"
             )
             for n in (1, 2)
         ]
+        # a draft with a plot, shared through a link: its author's, an admin's to read, no more
+        draft = submit_rfp(session, author=author, draft=rfp_draft("A draft"), publish=False)
+        draft_plot = add_example_plot(
+            session, store, rfp=draft, actor=author, data=b"", caption="Draft plot", alt_text="A"
+        )
+        share_token = share_draft(session, rfp=draft, actor=author)
         claim = claim_rfp(
             session, rfp=rfp, person=claimant, note="On it", now=moment, policy=policy
         )
@@ -402,6 +411,9 @@ def build_scene(app, processed) -> Scene:
         ids = {
             "rfp": rfp.id,
             "done_rfp": done_rfp.id,
+            "draft": draft.id,
+            "draft_plot": draft_plot.id,
+            "share_token": share_token,
             "plot": plots[0].id,
             "plot2": plots[1].id,
             "result_plot": result.id,
@@ -657,12 +669,38 @@ def wanted(d: Done) -> None:
     assert next(count) + 1 == next(count)
 
 
+def draft_published(d: Done) -> None:
+    draft = d.after.row("rfps", d.ids["draft"])
+    assert draft["state"] is RfpState.OPEN and draft["share_token"] is None
+
+
+def share_revoked(d: Done) -> None:
+    assert d.before.row("rfps", d.ids["draft"])["share_token"] is not None
+    assert d.after.row("rfps", d.ids["draft"])["share_token"] is None
+
+
+def draft_deleted(d: Done) -> None:
+    assert d.after.row("rfps", d.ids["draft"]) is None
+    assert d.after.row("plots", d.ids["draft_plot"]) is None
+
+
 def withdrawn(d: Done) -> None:
     assert d.after.row("rfps", d.ids["rfp"])["state"] is RfpState.WITHDRAWN
     if d.person != "author":  # someone else's RFP: a moderation action, in the log
         d.moderation_logged(ModerationKind.WITHDRAW_RFP)
     else:
         assert d.after.tables["moderation_actions"] == d.before.tables["moderation_actions"]
+
+
+def profile_saved(d: Done) -> None:
+    """The person's own row took the profile; nobody else's changed (a posted username is
+    ignored: the route edits whoever is logged in)."""
+    mine = d.after.row("users", d.person_id)
+    assert mine["display_name"] == "A new name" and mine["open_to_mentoring"] is True
+    assert mine["website_url"] == "https://example.org/me"
+    for key, row in d.after.tables["users"].items():
+        if row["id"] != d.person_id:
+            assert row == d.before.tables["users"][key]
 
 
 def deactivated(d: Done) -> None:
@@ -691,6 +729,7 @@ RFP_FORM = {
     "difficulty": "beginner",
     "compute": "laptop",
     "claim_cap": "",
+    "no_plot_yet": "y",
 }
 JAM_FORM = {
     "number": "1",
@@ -1075,6 +1114,40 @@ MATRIX: list[Row] = [
     Row("plots.thumb", "GET", "/plots/{plot}/thumb", everyone(PAGE)),
     # RFPs: only the author edits (SECURITY.md, 1: organisers withdraw any RFP, do not rewrite it)
     Row("rfps.edit", "GET", "/rfps/{rfp}/edit", owner_only(PAGE)),
+    # A draft: a stranger (even an organiser) cannot tell it exists; an admin may read it.
+    Row(
+        "rfps.publish",
+        "POST",
+        "/rfps/{draft}/publish",
+        (LOGIN, NOT_FOUND, DONE, NOT_FOUND, DENY),
+        data=lambda ids: {"no_plot_yet": "y"},
+        check=draft_published,
+    ),
+    Row(
+        "rfps.share",
+        "POST",
+        "/rfps/{draft}/share",
+        (LOGIN, NOT_FOUND, DONE, NOT_FOUND, DENY),
+        data=lambda ids: {"share": "no"},
+        check=share_revoked,
+    ),
+    Row("rfps.delete", "GET", "/rfps/{draft}/delete", (LOGIN, NOT_FOUND, PAGE, NOT_FOUND, DENY)),
+    Row(
+        "rfps.delete",
+        "POST",
+        "/rfps/{draft}/delete",
+        (LOGIN, NOT_FOUND, DONE, NOT_FOUND, DENY),
+        data=no_data,
+        check=draft_deleted,
+    ),
+    Row("rfps.shared", "GET", "/rfps/{draft}/shared/{share_token}", everyone(PAGE)),
+    Row(
+        "main.preview",
+        "POST",
+        "/preview",
+        ("401", PAGE, PAGE, PAGE, PAGE),
+        data=lambda ids: {"field": "comment", "text": "*Hello*"},
+    ),
     Row(
         "rfps.edit",
         "POST",
@@ -1152,6 +1225,23 @@ MATRIX: list[Row] = [
         check=role_changed,
     ),
     Row("users.moderation_log", "GET", "/moderation", organisers(PAGE)),
+    # one's own profile: no address names anyone else's
+    Row("users.edit_profile", "GET", "/account/profile", logged_in(PAGE)),
+    Row(
+        "users.edit_profile",
+        "POST",
+        "/account/profile",
+        logged_in(DONE),
+        data=lambda ids: {
+            "display_name": "A new name",
+            "bio": "Hello",
+            "website": "https://example.org/me",
+            "open_to_mentoring": "y",
+            "username": "author",  # forged: ignored
+            "user_id": str(ids["author_id"]),  # forged: ignored
+        },
+        check=profile_saved,
+    ),
     Row("users.show", "GET", "/users/{author}", everyone(PAGE)),
 ]
 
@@ -1178,6 +1268,35 @@ def _result_plot(endpoint: str, method: str, url: str) -> tuple[Row, dict]:
     )
 
 
+EVERYONE = ("visitor", *PEOPLE)
+# Someone else's draft is not there for anyone but its author and (to read) an admin.
+DRAFT_READERS = {
+    "visitor": NOT_FOUND,
+    "member": NOT_FOUND,
+    "claimant": NOT_FOUND,
+    "organiser": NOT_FOUND,
+    "author": PAGE,
+    "admin": PAGE,
+}
+DRAFT_WRITERS_GET = {
+    "visitor": LOGIN,
+    "member": NOT_FOUND,
+    "organiser": NOT_FOUND,
+    "author": PAGE,
+    "admin": DENY,
+}
+# What a published RFP takes from readers (wants, watches, claims, comments), a draft does not.
+DRAFT_NOBODY = {
+    "visitor": LOGIN,
+    "member": NOT_FOUND,
+    "organiser": NOT_FOUND,
+    "author": DENY,
+    "admin": DENY,
+}
+
+# Those who may read a draft are told on the form that it takes claims and comments once published.
+DRAFT_NOT_YET = {**DRAFT_NOBODY, "author": REFUSED_422, "admin": REFUSED_422}
+
 MORE: list[tuple[Row, dict]] = [
     # the RFP's author cannot act on someone's claim on it, nor the claimant accept their own
     _more("claims.progress", "POST", {"author": DENY}),
@@ -1194,6 +1313,29 @@ MORE: list[tuple[Row, dict]] = [
     _result_plot("plots.delete", "GET", "/plots/{result_plot}/delete"),
     _result_plot("plots.delete", "POST", "/plots/{result_plot}/delete"),
     _result_plot("plots.move", "POST", "/plots/{result_plot}/move"),
+    # a draft and its plots are its author's (and an admin's to read); a wrong link reads nothing
+    *[
+        _more(endpoint, method, outcomes, url=url, variant="draft")
+        for endpoint, method, url, outcomes in (
+            ("rfps.show", "GET", "/rfps/{draft}", DRAFT_READERS),
+            ("plots.image", "GET", "/plots/{draft_plot}/image", DRAFT_READERS),
+            ("plots.thumb", "GET", "/plots/{draft_plot}/thumb", DRAFT_READERS),
+            ("api.rfp", "GET", "/api/v1/rfps/{draft}", dict.fromkeys(EVERYONE, NOT_FOUND)),
+            ("rfps.edit", "GET", "/rfps/{draft}/edit", DRAFT_WRITERS_GET),
+            ("rfps.want", "POST", "/rfps/{draft}/want", DRAFT_NOBODY),
+            ("rfps.watch_rfp", "POST", "/rfps/{draft}/watch", DRAFT_NOBODY),
+            ("claims.create", "POST", "/rfps/{draft}/claims", DRAFT_NOT_YET),
+            ("comments.create", "POST", "/rfps/{draft}/comments", DRAFT_NOT_YET),
+            ("plots.manage", "GET", "/rfps/{draft}/plots", DRAFT_WRITERS_GET),
+        )
+    ],
+    _more(
+        "rfps.shared",
+        "GET",
+        {**dict.fromkeys(EVERYONE, NOT_FOUND), "author": PAGE, "admin": PAGE},
+        url="/rfps/{draft}/shared/not-the-secret",
+        variant="wrong link",
+    ),
 ]
 
 # Known authorisation bugs: {(endpoint, method, actor, variant): reason}; each case is xfail
@@ -1221,7 +1363,7 @@ def all_cases() -> list[Case]:
         for actor, outcome in zip(ACTORS, row.expect, strict=True)
     ]
     cases += [
-        Case(row, person, person, outcome)
+        Case(row, person, None if person == "visitor" else person, outcome)
         for row, outcomes in MORE
         for person, outcome in outcomes.items()
     ]

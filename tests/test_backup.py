@@ -290,7 +290,7 @@ def test_a_backup_taken_while_the_portal_writes_is_consistent(
                 with app.app_context():
                     session, store = get_session(), get_store()
                     author = session.get(User, owner.id)
-                    rfp = submit_rfp(session, author=author, draft=_draft(n))
+                    rfp = submit_rfp(session, author=author, draft=_draft(n), no_plot_yet=True)
                     plot = add_example_plot(
                         session,
                         store,

@@ -269,6 +269,7 @@ def generate_community(app, seed: int = 7, size: int = 36) -> None:
                     compute=rng.choice(list(Compute)),
                     claim_cap=None,
                 ),
+                no_plot_yet=True,
             )
             rfp.created_at = START - timedelta(hours=rng.randint(0, 2000))
             rfp.updated_at = rfp.created_at + timedelta(hours=rng.randint(0, 500))

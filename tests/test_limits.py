@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rfp_portal import create_app
+from rfp_portal.plots import routes as plot_routes
 from tests.conftest import Web, share_compiled_templates
 from tests.images import png
 from tests.test_plots import upload
@@ -90,28 +91,74 @@ def test_successful_log_ins_do_not_count(limited, make):
         assert web.login("ada").status_code == 302
 
 
-def test_registration_is_throttled_per_client(limited):
+def _register(web: Web, n: int, **changes):
+    form = {
+        "username": f"newcomer{n}",
+        "email": f"newcomer{n}@example.org",
+        "display_name": f"Newcomer {n}",
+        "password": "quiet harbour lanterns",
+        "confirm": "quiet harbour lanterns",
+    }
+    return web.post("/register", {**form, **changes}, form_url="/register")
+
+
+def _account_exists(app, username: str) -> bool:
+    from sqlalchemy import select
+
+    from rfp_portal.db import get_session
+    from rfp_portal.models import User
+
+    with app.app_context():
+        return get_session().scalar(select(User.id).where(User.username == username)) is not None
+
+
+def test_failed_registrations_do_not_lock_a_newcomer_out(limited):
+    """Twenty refused forms from one address (no account made), then a good one: it works."""
     web = client_at(limited, "10.0.0.2")
+    mistakes = [
+        {"confirm": "quiet harbour lantern"},  # the passwords differ
+        {"username": "no spaces allowed"},
+        {"email": "not an address"},
+        {"password": "password123", "confirm": "password123"},  # a common password
+    ]
+    for n in range(20):
+        response = _register(web, 1, **mistakes[n % len(mistakes)])
+        assert response.status_code == 422, n
+    assert not _account_exists(limited, "newcomer1")
+    assert _register(web, 1).status_code == 302
+    assert _account_exists(limited, "newcomer1")
 
-    def register(n):
-        return web.post(
-            "/register",
-            {
-                "username": f"newcomer{n}",
-                "email": f"newcomer{n}@example.org",
-                "display_name": "New",
-                "password": "quiet harbour lanterns",
-                "confirm": "quiet harbour lanterns",
-            },
-            form_url="/register",
-        )
 
-    assert register(1).status_code == 302
-    web.logout()
-    assert register(2).status_code == 302
-    web.logout()
-    assert_throttled(register(3))
+def test_created_accounts_are_limited_per_client(limited):
+    """The limit (2 per hour here) counts accounts made; the next is refused, the form kept."""
+    web = client_at(limited, "10.0.0.12")
+    for n in (1, 2):
+        assert _register(web, n, confirm="a typo").status_code == 422  # these cost nothing
+        assert _register(web, n).status_code == 302
+        web.logout()
+    refused = _register(web, 3)
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    page = refused.get_data(as_text=True)
+    assert "Too many accounts have been created from your network recently" in page
+    assert "try again in about" in page and 'role="alert"' in page
+    # The form again, with what was typed (but never the password).
+    assert 'value="newcomer3"' in page and 'value="newcomer3@example.org"' in page
+    assert 'value="Newcomer 3"' in page and "quiet harbour lanterns" not in page
+    assert not _account_exists(limited, "newcomer3")
     assert web.get("/register").status_code == 200  # reading the form is never throttled
+    # Another address is not affected.
+    assert _register(client_at(limited, "10.0.0.13"), 3).status_code == 302
+
+
+def test_floods_of_registration_attempts_are_still_throttled(limited):
+    """Every attempt counts toward a far higher limit (30 per hour by default)."""
+    assert limited.config["RATE_LIMIT_REGISTER_ATTEMPTS_PER_CLIENT"] == "30 per hour; 100 per day"
+    web = client_at(limited, "10.0.0.14")
+    for n in range(30):
+        assert _register(web, n, confirm="a typo").status_code == 422, n
+    assert_throttled(_register(web, 99))
+    assert not _account_exists(limited, "newcomer99")
 
 
 def test_comments_are_throttled_per_account(limited, make):
@@ -158,3 +205,60 @@ def test_limits_are_configured_from_the_environment(monkeypatch, tmp_path):
     assert app.config["RATE_LIMIT_LOGIN_PER_ACCOUNT"] == "1 per day"
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert app.config["RATELIMIT_ENABLED"] is True
+
+
+def test_a_hundred_sketch_previews_in_a_row_keep_the_form_and_spare_the_uploads(
+    limited, make, monkeypatch
+):
+    """Previews save nothing: they have their own generous limits, apart from uploads."""
+    from tests.test_plots import sketch_data
+
+    # Drawing is not what this tests (test_plots.py does): a tiny PNG stands in for matplotlib.
+    monkeypatch.setattr(plot_routes, "draw_sketch", lambda spec: png(8, 5))
+    owner = make.user("owner")
+    rfp = make.rfp(owner)
+    web = client_at(limited, "10.1.0.1")
+    web.login("owner")
+    form_url = f"/rfps/{rfp}/plots/new/sketch"
+    data = sketch_data(preview="Preview", caption="A caption I typed")
+    for n in range(100):
+        response = web.post(f"/rfps/{rfp}/plots", data, form_url=form_url)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, n
+        assert 'value="A caption I typed"' in page and "data:image/png;base64," in page
+    # In place (static/sketch.js): only the panel comes back.
+    panel = web.post(
+        f"/rfps/{rfp}/plots", data, form_url=form_url, headers={"X-Requested-With": "fetch"}
+    )
+    assert panel.status_code == 200
+    assert 'id="sketch-preview"' in panel.get_data(as_text=True)
+    assert "<form" not in panel.get_data(as_text=True)
+    # The two uploads an hour (LIMITS) are all still there.
+    for n in range(2):
+        saved = web.post(f"/rfps/{rfp}/plots", sketch_data(caption=f"Saved {n}"), form_url=form_url)
+        assert saved.status_code == 302
+
+
+def test_a_throttled_sketch_preview_returns_the_form_with_a_message(app, make):
+    app.config["RATE_LIMIT_PREVIEW_PER_ACCOUNT"] = "3 per minute"
+    from tests.test_plots import sketch_data
+
+    owner = make.user("owner")
+    rfp = make.rfp(owner)
+    web = client_at(app, "10.1.0.2")
+    web.login("owner")
+    form_url = f"/rfps/{rfp}/plots/new/sketch"
+    data = sketch_data(preview="Preview", caption="Keep me")
+    for _ in range(3):
+        assert web.post(f"/rfps/{rfp}/plots", data, form_url=form_url).status_code == 200
+    for headers in ({}, {"X-Requested-With": "fetch"}):
+        response = web.post(f"/rfps/{rfp}/plots", data, form_url=form_url, headers=headers)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+        page = response.get_data(as_text=True)
+        assert "Nothing you typed is lost" in page
+        if not headers:  # the whole form, as typed
+            assert 'value="Keep me"' in page and "You have tried this too often" not in page
+    # Previews of Markdown count toward the same limits, and answer with a short message.
+    response = web.post("/preview", {"field": "comment", "text": "*hi*"}, form_url=form_url)
+    assert response.status_code == 429
+    assert "Nothing you typed is lost" in response.get_data(as_text=True)

@@ -157,6 +157,7 @@ def test_a_write_on_one_host_is_seen_on_the_other_at_once(shared_database, tmp_p
             "difficulty": "beginner",
             "compute": "laptop",
             "claim_cap": "",
+            "no_plot_yet": "y",
         }
         created = first.post("/rfps/new", fields, "/rfps/new")
         assert _redirected(created), created.read()[:500]

@@ -635,6 +635,7 @@ RFP_FORM = {
     "difficulty": "beginner",
     "compute": "laptop",
     "claim_cap": "",
+    "no_plot_yet": "y",
 }
 JAM_FORM = {
     "number": "1",
@@ -829,6 +830,22 @@ def push_jam(site: Site, batches: list[Batch], number: int) -> None:
     site.check("visitor", "/jams", "/", "/api/v1/jams")
 
 
+def push_bio(site: Site, batches: list[Batch], number: int) -> None:
+    batch = batches[number]
+    ada = site.person("ada")
+    text = batch.text
+    form = {"display_name": "Ada", "bio": text, "website": "https://example.org/ada"}
+    refused = ada.post(
+        "/account/profile", {**form, "bio": text + "\x00"}, form_url="/account/profile"
+    )
+    assert_refused_and_shown_safely(refused, "POST /account/profile", text)
+    response = ada.post("/account/profile", form, form_url="/account/profile")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    shown = (batch.marker,)
+    site.check("ada", "/users/ada", "/account/profile", showing=shown)
+    site.check("visitor", "/users/ada", showing=shown)
+
+
 FIELDS = {  # name: (send a batch, the batch size it takes)
     "rfp-big-picture-and-first-plot": (push_rfp, LARGE_BATCH),
     "comment": (push_comment, LARGE_BATCH),
@@ -836,6 +853,7 @@ FIELDS = {  # name: (send a batch, the batch size it takes)
     "progress-update": (push_progress, LARGE_BATCH),
     "delivery-write-up": (push_write_up, LARGE_BATCH),
     "jam-description": (push_jam, LARGE_BATCH),
+    "profile-bio": (push_bio, SMALL_BATCH),
 }
 BATCHES = {size: batches_of(size) for size in {SMALL_BATCH, LARGE_BATCH}}
 # Cases known to fail, with why (none today): {(field, batch number): reason}.

@@ -19,6 +19,7 @@ from rfp_portal.api.params import jam_listing_args, rfp_listing_args
 from rfp_portal.db import get_session
 from rfp_portal.models import Claim, Jam, Presentation, Rfp
 from rfp_portal.models.jam import with_agenda
+from rfp_portal.models.rfp import PUBLISHED
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.pages import listing_page
 from rfp_portal.rfps.queries import rfp_listing
@@ -64,7 +65,7 @@ def rfp(rfp_id: int):
     moment, policy = now(), claim_policy()
     found = one_or_404(
         rfp_listing(moment, policy)
-        .where(Rfp.id == rfp_id)
+        .where(Rfp.id == rfp_id, Rfp.state.in_(PUBLISHED))
         .options(
             selectinload(Rfp.claims).selectinload(Claim.claimant),
             selectinload(Rfp.claims).selectinload(Claim.result_plot),

@@ -22,6 +22,7 @@ from rfp_portal.services.claims import (
 from rfp_portal.services.plots import commit_with_files
 from rfp_portal.storage import get_store
 from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.preview import asked_for_preview, preview_form
 from rfp_portal.web.views import get_or_404, perform
 
 bp = Blueprint("claims", __name__)
@@ -47,6 +48,8 @@ def back_to(claim: Claim, anchor: str | None = None):
 def create(rfp_id: int):
     rfp = load_rfp(rfp_id)
     form = ClaimForm()
+    if asked_for_preview():
+        return render_rfp_page(rfp, claim_form=form, previews=preview_form(form, ["note"]))
     if form.validate_on_submit():
         done = perform(
             lambda: claim_rfp(
@@ -73,6 +76,9 @@ def progress(claim_id: int):
     if not claim.is_claimant(current_user):
         abort(403, description="Only the person working on this can post progress.")
     form = ProgressForm(prefix=f"claim-{claim.id}")
+    if asked_for_preview():
+        previews = preview_form(form, ["body"])
+        return render_rfp_page(claim.rfp, progress_forms={claim.id: form}, previews=previews)
     if form.validate_on_submit():
         done = perform(
             lambda: post_progress(
@@ -120,6 +126,9 @@ def deliver(claim_id: int):
     if not claim.can_deliver(current_user):
         abort(403, description="Only the person working on this can deliver it.")
     form = DeliverForm()
+    if asked_for_preview():
+        previews = preview_form(form, ["write_up"])
+        return render_template("claims/deliver.html", claim=claim, form=form, previews=previews)
     if form.validate_on_submit():
         session, store = get_session(), get_store()
         done = perform(

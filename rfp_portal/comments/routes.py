@@ -20,6 +20,7 @@ from rfp_portal.services.comments import (
 )
 from rfp_portal.services.notifications import mark_all_read
 from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.preview import asked_for_preview, preview_form
 from rfp_portal.web.views import get_or_404, perform
 
 bp = Blueprint("comments", __name__)
@@ -43,6 +44,8 @@ def to_comment(comment: Comment):
 def create(rfp_id: int):
     rfp = load_rfp(rfp_id)
     form = CommentForm()
+    if asked_for_preview():
+        return render_rfp_page(rfp, comment_form=form, previews=preview_form(form, ["body"]))
     if form.validate_on_submit():
         done = perform(
             lambda: post_comment(
@@ -73,6 +76,9 @@ def edit(comment_id: int):
     form = CommentForm()
     if not form.is_submitted():
         form.body.data = comment.body_md
+    if asked_for_preview():
+        previews = preview_form(form, ["body"])
+        return render_template("comments/edit.html", comment=comment, form=form, previews=previews)
     if form.validate_on_submit():
         done = perform(
             lambda: edit_comment(

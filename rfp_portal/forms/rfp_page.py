@@ -6,7 +6,7 @@ renders them all, and each blueprint re-renders that page with its own form's er
 
 from collections.abc import Iterable
 
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from rfp_portal.forms import BaseForm, http_url
@@ -64,3 +64,12 @@ class PresentationForm(BaseForm):
         form = cls(**kwargs)
         form.jam.choices = [(j.id, f"{j.name} — {j.local_start:%a %-d %b %Y}") for j in jams]
         return form
+
+
+class PublishForm(BaseForm):
+    """Publish a draft from its page."""
+
+    no_plot_yet = BooleanField(
+        "No plot yet",
+        description="Publish without an example or a sketch; you can add one later.",
+    )

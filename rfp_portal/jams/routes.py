@@ -19,6 +19,7 @@ from rfp_portal.services.jams import (
     update_jam,
 )
 from rfp_portal.web.context import now
+from rfp_portal.web.preview import asked_for_preview, preview_form
 from rfp_portal.web.views import get_or_404, one_or_404, perform
 
 bp = Blueprint("jams", __name__)
@@ -68,6 +69,9 @@ def new():
     form = JamForm()
     if not form.is_submitted():
         form.number.data = next_jam_number(session)
+    if asked_for_preview():
+        previews = preview_form(form, ["description"])
+        return render_template("jams/form.html", form=form, jam=None, previews=previews)
     if form.validate_on_submit():
         done = perform(
             lambda: create_jam(session, organiser=current_user, draft=draft_from(form), now=now()),
@@ -101,6 +105,9 @@ def edit(number: int):
         form.starts_at.data = jam.local_start.replace(tzinfo=None)
         form.timezone.data, form.duration_minutes.data = jam.timezone, jam.duration_minutes
         form.join_url.data, form.description.data = jam.join_url, jam.description_md
+    if asked_for_preview():
+        previews = preview_form(form, ["description"])
+        return render_template("jams/form.html", form=form, jam=jam, previews=previews)
     if form.validate_on_submit():
         done = perform(
             lambda: update_jam(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 
 class RfpState(enum.StrEnum):
+    DRAFT = "draft"  # saved by its author, seen by nobody else (bar admins and a share link)
     OPEN = "open"
     COMPLETED = "completed"
     WITHDRAWN = "withdrawn"
@@ -37,6 +39,9 @@ class Compute(enum.StrEnum):
     ONE_GPU = "one GPU"
     CLUSTER = "cluster"
 
+
+PUBLISHED = (RfpState.OPEN, RfpState.COMPLETED, RfpState.WITHDRAWN)
+"""The states the world may see: every list, feed, search and count of RFPs keeps to these."""
 
 TITLE_MAX = 140
 SUMMARY_MAX = 280
@@ -104,8 +109,12 @@ class Rfp(Base):
     claim_cap: Mapped[int | None]
     state: Mapped[RfpState] = mapped_column(str_enum(RfpState, "state"), default=RfpState.OPEN)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # When it was published (for a draft, when it was started): publishing sets it again, so
+    # "newest" means newest to the world.
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    # A draft's read-only share link carries this secret; None when no link is shared.
+    share_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
     # How many members said "I want this plot too": kept by services.wants in the same
     # statement as the row in ``wants``, so the "most wanted" sort is an index scan.
     want_count: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -141,11 +150,32 @@ class Rfp(Base):
         """
         return bool(getattr(user, "is_authenticated", False) and user.id == self.author_id)
 
+    @property
+    def is_draft(self) -> bool:
+        return self.state is RfpState.DRAFT
+
+    def can_read(self, user, share_token: str | None = None) -> bool:
+        """Everyone reads a published RFP; a draft only its author, admins, and whoever holds
+        its share link (``share_token``, compared in constant time)."""
+        if not self.is_draft:
+            return True
+        if self.is_author(user) or getattr(user, "is_admin", False):
+            return True
+        return bool(
+            share_token
+            and self.share_token
+            and hmac.compare_digest(share_token.encode(), self.share_token.encode())
+        )
+
+    def can_publish(self, user) -> bool:
+        """Only its author publishes a draft."""
+        return self.is_draft and self.is_author(user)
+
     def is_managed_by(self, user) -> bool:
-        """Its author and the organisers look after an RFP."""
+        """Its author and the organisers look after a published RFP; a draft, its author."""
         if not getattr(user, "is_authenticated", False):
             return False
-        return self.is_author(user) or user.is_organiser
+        return self.is_author(user) or (user.is_organiser and not self.is_draft)
 
     def can_edit(self, user) -> bool:
         """Only the author edits the text and plots (nobody may write in another's name);
@@ -154,19 +184,20 @@ class Rfp(Base):
 
     @property
     def accepts_comments(self) -> bool:
-        """Every RFP but a withdrawn one takes comments."""
-        return self.state is not RfpState.WITHDRAWN
+        """Every published RFP but a withdrawn one takes comments."""
+        return self.state in (RfpState.OPEN, RfpState.COMPLETED)
 
     def can_withdraw(self, user) -> bool:
         """The author and organisers may withdraw an RFP that is still open."""
         return self.state is RfpState.OPEN and self.is_managed_by(user)
 
     def can_be_wanted_by(self, user) -> bool:
-        """Members other than the author may say "I want this plot too", unless it is withdrawn."""
+        """Members other than the author may say "I want this plot too" of a published RFP
+        that is not withdrawn."""
         return (
             getattr(user, "is_authenticated", False)
             and not self.is_author(user)
-            and self.state is not RfpState.WITHDRAWN
+            and self.state in (RfpState.OPEN, RfpState.COMPLETED)
         )
 
     def __repr__(self) -> str:

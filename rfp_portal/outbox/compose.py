@@ -304,7 +304,7 @@ def _tag_digest(session: Session, row: OutboxMessage, *, now: datetime) -> Compo
             Rfp.id.in_(tagged),
             Rfp.created_at >= since,
             Rfp.created_at <= now,
-            Rfp.state != RfpState.WITHDRAWN,
+            Rfp.state.in_((RfpState.OPEN, RfpState.COMPLETED)),
             Rfp.author_id != user.id,
         )
         .options(joinedload(Rfp.author))
@@ -336,8 +336,8 @@ def _announcement(session: Session, params: dict) -> dict:
     event = params.get("event")
     if event in ("rfp_published", "result_delivered"):
         rfp = session.get(Rfp, params.get("rfp_id"))
-        if rfp is None or rfp.state is RfpState.WITHDRAWN:
-            raise Drop("the RFP is gone or withdrawn")
+        if rfp is None or rfp.state in (RfpState.WITHDRAWN, RfpState.DRAFT):
+            raise Drop("the RFP is gone, withdrawn or back to a draft")
         image = None
         if event == "result_delivered":
             claim = session.get(Claim, params.get("claim_id"))

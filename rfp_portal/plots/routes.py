@@ -7,6 +7,7 @@ from flask import (
     Response,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -70,6 +71,39 @@ def preview_data_url(form: SketchForm) -> str | None:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+def sketch_preview(form: SketchForm, *, rfp: Rfp, plot: Plot | None) -> Response:
+    """Draw the sketch the form describes, saving nothing: the whole page again (no script),
+    or only the preview panel for ``static/sketch.js`` (``X-Requested-With: fetch``).
+
+    Previews have their own limits, apart from uploads; a throttled preview still answers with
+    everything typed and a message (429), never an error page.
+    """
+    preview = message = None
+    if not limits.preview_allowed():
+        status, message = 429, limits.PREVIEW_THROTTLED
+    else:
+        form.validate_on_submit()
+        # A preview needs only the drawing: the caption and alt text can come before saving.
+        for name in ("caption", "alt_text"):
+            form[name].errors = []
+        if not form.error_list():
+            preview = preview_data_url(form)
+        status = 422 if form.error_list() else 200
+    in_place = request.headers.get("X-Requested-With") == "fetch"
+    page = render_template(
+        "plots/_sketch_preview.html" if in_place else "plots/sketch.html",
+        rfp=rfp,
+        form=form,
+        plot=plot,
+        preview=preview,
+        preview_message=message,
+    )
+    response = make_response(page, status)
+    if status == 429:
+        response.headers["Retry-After"] = str(limits.retry_after_seconds() or 60)
+    return response
+
+
 @bp.route("/rfps/<id:rfp_id>/plots")
 @login_required
 def manage(rfp_id: int):
@@ -96,13 +130,8 @@ def create(rfp_id: int):
         abort(400, description="Say whether this is an example upload or a sketch.")
     session, store = get_session(), get_store()
     form = ExampleForm() if kind == "example" else SketchForm()
-    preview = None
     if kind == "sketch" and form.preview.data:
-        if form.validate_on_submit():
-            preview = preview_data_url(form)
-        return render_template(
-            "plots/sketch.html", rfp=rfp, form=form, plot=None, preview=preview
-        ), (422 if form.errors or form.error_list() else 200)
+        return sketch_preview(form, rfp=rfp, plot=None)
     if form.validate_on_submit():
         text = dict(
             rfp=rfp, actor=current_user, caption=form.caption.data, alt_text=form.alt_text.data
@@ -139,14 +168,8 @@ def edit(plot_id: int):
     elif not is_sketch and not form.is_submitted():
         form.caption.data, form.alt_text.data = plot.caption, plot.alt_text
     template = "plots/sketch.html" if is_sketch else "plots/caption.html"
-    preview = None
     if is_sketch and form.preview.data:
-        if form.validate_on_submit():
-            preview = preview_data_url(form)
-        status = 422 if form.error_list() else 200
-        return render_template(
-            template, rfp=plot.rfp, form=form, plot=plot, preview=preview
-        ), status
+        return sketch_preview(form, rfp=plot.rfp, plot=plot)
     if form.validate_on_submit():
         store, old_keys = get_store(), [plot.image_key, plot.thumb_key]
         done = perform(
@@ -205,7 +228,19 @@ def delete(plot_id: int):
     return render_template("plots/delete.html", plot=plot, form=form)
 
 
-def _send(key: str, content_type: str, version: str) -> Response:
+def readable_plot(plot_id: int) -> Plot:
+    """A plot whose RFP this person may read: a draft's plots are its author's, its admins'
+    and its share link's (``?share=``) alone.
+
+    :raise 404: when there is no such plot, or it belongs to a draft this person may not read.
+    """
+    plot = get_or_404(Plot, plot_id, NO_PLOT, selectinload(Plot.rfp))
+    if not plot.rfp.can_read(current_user, request.args.get("share")):
+        abort(404, description=NO_PLOT)
+    return plot
+
+
+def _send(key: str, content_type: str, version: str, *, private: bool = False) -> Response:
     try:
         data = get_store().get(key)
     except FileNotFoundError:
@@ -214,7 +249,11 @@ def _send(key: str, content_type: str, version: str) -> Response:
     response.set_etag(key.split(".")[0])
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Disposition"] = "inline"
-    if request.args.get("v") == version:
+    if private:
+        # A draft's image: for this browser only, and not remembered once the draft is gone.
+        response.cache_control.private = True
+        response.cache_control.no_store = True
+    elif request.args.get("v") == version:
         # Pages link with ?v=<hash>; a changed image gets a new URL, so this copy never goes stale.
         response.cache_control.public = True
         response.cache_control.max_age = YEAR
@@ -227,11 +266,11 @@ def _send(key: str, content_type: str, version: str) -> Response:
 
 @bp.route("/plots/<id:plot_id>/image")
 def image(plot_id: int):
-    plot = get_or_404(Plot, plot_id, NO_PLOT)
-    return _send(plot.image_key, plot.image_type, plot.version)
+    plot = readable_plot(plot_id)
+    return _send(plot.image_key, plot.image_type, plot.version, private=plot.rfp.is_draft)
 
 
 @bp.route("/plots/<id:plot_id>/thumb")
 def thumb(plot_id: int):
-    plot = get_or_404(Plot, plot_id, NO_PLOT)
-    return _send(plot.thumb_key, plot.thumb_type, plot.version)
+    plot = readable_plot(plot_id)
+    return _send(plot.thumb_key, plot.thumb_type, plot.version, private=plot.rfp.is_draft)

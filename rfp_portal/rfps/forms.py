@@ -1,11 +1,11 @@
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from rfp_portal.forms import BaseForm, small_integer
 from rfp_portal.models import Compute, Difficulty
 from rfp_portal.models.rfp import BODY_MAX, SUMMARY_MAX, TITLE_MAX
-from rfp_portal.services.rfps import RfpDraft, parse_tags
+from rfp_portal.services.rfps import NEEDS_A_PLOT, RfpDraft, parse_tags
 
 MARKDOWN_HINT = "Markdown: **bold**, [links](https://…), lists, `code`, and math as $x^2$ or $$…$$."
 
@@ -22,7 +22,6 @@ class RfpForm(BaseForm):
     summary = StringField(
         "One-line summary",
         validators=[
-            DataRequired("Add a one-line summary."),
             Length(
                 max=SUMMARY_MAX, message=f"The summary can be at most {SUMMARY_MAX} characters."
             ),
@@ -32,7 +31,6 @@ class RfpForm(BaseForm):
     big_picture = TextAreaField(
         "The big picture",
         validators=[
-            DataRequired("Describe the big picture: the question and why it matters."),
             Length(max=BODY_MAX, message=f"This can be at most {BODY_MAX:,} characters."),
         ],
         description="The question, why it matters, pointers to papers. " + MARKDOWN_HINT,
@@ -40,7 +38,6 @@ class RfpForm(BaseForm):
     first_plot = TextAreaField(
         "The first plot",
         validators=[
-            DataRequired("Describe the first plot you wish existed."),
             Length(max=BODY_MAX, message=f"This can be at most {BODY_MAX:,} characters."),
         ],
         description="What goes on each axis, what is compared, what result would surprise you.",
@@ -71,13 +68,56 @@ class RfpForm(BaseForm):
         description="Leave empty for no limit.",
     )
 
-    def validate(self, extra_validators=None) -> bool:
+    no_plot_yet = BooleanField(
+        "No plot yet",
+        description="Publish without an example or a sketch; you can add one later.",
+    )
+    # Which button was pressed: an Enter in a text box presses the first, "Save as draft".
+    save_draft = SubmitField("Save as draft")
+    preview = SubmitField("Preview")
+    publish = SubmitField("Publish RFP")
+
+    # What a published RFP must say; a draft may leave these empty until it is published.
+    NEEDED_TO_PUBLISH = {
+        "summary": "Add a one-line summary.",
+        "big_picture": "Describe the big picture: the question and why it matters.",
+        "first_plot": "Describe the first plot you wish existed.",
+    }
+
+    @property
+    def keeps_a_draft(self) -> bool:
+        """The person saves (or previews) without publishing: text may still be missing."""
+        return bool(self.save_draft.data or self.preview.data)
+
+    def validate(
+        self, extra_validators=None, *, published: bool = False, has_plots: bool = False
+    ) -> bool:
+        """Check every field at once, so one submit reports every problem: to publish, the
+        text a published RFP needs and a plot (``has_plots``) or the author's “No plot yet”.
+
+        :param published: the RFP is already published, so its text must stay complete.
+        """
         ok = super().validate(extra_validators)
-        if ok and len(self.big_picture.data) + len(self.first_plot.data) > BODY_MAX:
-            self.first_plot.errors.append(
+        publishing = not published and not self.keeps_a_draft and bool(self.publish.data)
+        if publishing and not has_plots and not self.no_plot_yet.data:
+            self.no_plot_yet.errors = [
+                *self.no_plot_yet.errors,
+                f"Before it is published, this RFP needs {NEEDS_A_PLOT}. Save it as a draft "
+                "to add one first.",
+            ]
+            ok = False
+        if published or not self.keeps_a_draft:
+            for name, message in self.NEEDED_TO_PUBLISH.items():
+                field = self[name]
+                if not (field.data or "").strip() and not field.errors:
+                    field.errors = [*field.errors, message]
+                    ok = False
+        if len(self.big_picture.data or "") + len(self.first_plot.data or "") > BODY_MAX:
+            self.first_plot.errors = [
+                *self.first_plot.errors,
                 f"The big picture and the first plot can be at most {BODY_MAX:,} characters "
-                f"together; you have {len(self.big_picture.data) + len(self.first_plot.data):,}."
-            )
+                f"together; you have {len(self.big_picture.data) + len(self.first_plot.data):,}.",
+            ]
             ok = False
         return ok
 
@@ -88,9 +128,9 @@ class RfpForm(BaseForm):
         """
         return RfpDraft(
             title=self.title.data,
-            summary=self.summary.data,
-            big_picture=self.big_picture.data,
-            first_plot=self.first_plot.data,
+            summary=self.summary.data or "",
+            big_picture=self.big_picture.data or "",
+            first_plot=self.first_plot.data or "",
             tags=parse_tags(self.tags.data or ""),
             difficulty=Difficulty(self.difficulty.data),
             compute=Compute(self.compute.data),

@@ -24,9 +24,10 @@ from rfp_portal.models import (
     Rfp,
     RfpState,
     Tag,
+    User,
     rfp_tags,
 )
-from rfp_portal.models.rfp import TAG_MAX
+from rfp_portal.models.rfp import PUBLISHED, TAG_MAX
 from rfp_portal.rfps.queries import (
     active_claims_of_rfp,
     is_claimed,
@@ -39,9 +40,10 @@ STATES = {
     "open": ("Open", [RfpState.OPEN]),
     "completed": ("Completed", [RfpState.COMPLETED]),
     "withdrawn": ("Withdrawn", [RfpState.WITHDRAWN]),
-    "all": ("All, withdrawn too", list(RfpState)),
+    "all": ("All, withdrawn too", list(PUBLISHED)),
 }
 CLAIMED = {"": "Claimed or not", "no": "Nobody on it yet", "yes": "Someone on it"}
+MENTORING = {"": "Any author", "yes": "Author open to mentoring"}
 SORTS = {
     "relevance": "Best match",
     "new": "Newest",
@@ -66,6 +68,7 @@ class Listing:
     q: str = ""
     state: str = ""
     claimed: str = ""
+    mentoring: str = ""  # "yes": only RFPs whose authors are open to mentoring
     tags: tuple[str, ...] = ()
     jam: int | None = None
     difficulty: Difficulty | None = None
@@ -115,6 +118,7 @@ class Listing:
             q=q,
             state=choice("state", STATES),
             claimed=choice("claimed", CLAIMED),
+            mentoring=choice("mentoring", MENTORING),
             tags=tuple(tags),
             jam=jam,
             difficulty=Difficulty(difficulty) if difficulty else None,
@@ -139,7 +143,7 @@ class Listing:
         """The query-string arguments of this listing (with ``changes``), defaults left out."""
         listing = replace(self, **changes) if changes else self
         out: dict = {}
-        for name in ("q", "state", "claimed", "sort"):
+        for name in ("q", "state", "claimed", "mentoring", "sort"):
             if getattr(listing, name):
                 out[name] = getattr(listing, name)
         if listing.tags:
@@ -161,6 +165,8 @@ class Listing:
             out.append((f"State: {STATES[self.state][0]}", self.args(state="")))
         if self.claimed:
             out.append((CLAIMED[self.claimed], self.args(claimed="")))
+        if self.mentoring:
+            out.append((MENTORING[self.mentoring], self.args(mentoring="")))
         for tag in self.tags:
             out.append((f"Tag: {tag}", self.args(tags=tuple(t for t in self.tags if t != tag))))
         if self.jam:
@@ -177,14 +183,23 @@ class Listing:
         """The RFPs of this listing in order, with everything a card shows loaded alongside."""
         query = rfp_listing(now, policy)
         if self.state == "":
-            # "not withdrawn" rather than IN (open, completed): the planner can then walk the
-            # (created_at, id) index backwards and stop after one page.
-            query = query.where(Rfp.state != RfpState.WITHDRAWN)
-        elif self.state != "all":
+            # "neither withdrawn nor a draft" rather than IN (open, completed): the planner can
+            # then walk the (created_at, id) index backwards and stop after one page.
+            query = query.where(Rfp.state.not_in((RfpState.WITHDRAWN, RfpState.DRAFT)))
+        elif self.state == "all":
+            query = query.where(Rfp.state.in_(PUBLISHED))
+        else:
             query = query.where(Rfp.state == RfpState(self.state))
         if self.claimed:
             claimed_now = is_claimed(now, policy)
             query = query.where(claimed_now if self.claimed == "yes" else ~claimed_now)
+        if self.mentoring:
+            # One more condition on the same statement: the author's row, by primary key.
+            query = query.where(
+                sa.exists().where(
+                    User.id == Rfp.author_id, User.open_to_mentoring.is_(True), User.active
+                )
+            )
         for tag in self.tags:
             query = query.where(
                 sa.exists().where(

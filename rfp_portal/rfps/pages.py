@@ -8,14 +8,20 @@ place, and the API serves the listing's pages as JSON; they import this module, 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
-from rfp_portal.forms.rfp_page import ClaimForm, CommentForm, PresentationForm, ProgressForm
-from rfp_portal.models import Claim, Comment, Jam, Presentation, Rfp
+from rfp_portal.forms.rfp_page import (
+    ClaimForm,
+    CommentForm,
+    PresentationForm,
+    ProgressForm,
+    PublishForm,
+)
+from rfp_portal.models import Claim, Comment, Jam, Plot, Presentation, Rfp
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.listing import Listing
 from rfp_portal.services.claims import claim_refusal
@@ -24,18 +30,25 @@ from rfp_portal.services.wants import wants_rfp
 from rfp_portal.web.context import claim_policy, now
 from rfp_portal.web.views import one_or_404
 
+NO_SUCH_RFP = "There is no RFP with that number."
 
-def load_rfp(rfp_id: int) -> Rfp:
-    """The RFP with its author, tags and plots.
 
-    :raise 404: when there is no RFP with that id.
+def load_rfp(rfp_id: int, *, share_token: str | None = None) -> Rfp:
+    """The RFP with its author, tags and plots, if the person may read it: a draft is there
+    only for its author, admins and the holder of its share link (``share_token``).
+
+    :raise 404: when there is no RFP with that id, or it is a draft this person may not read
+        (the same answer, so a draft's number gives nothing away).
     """
-    return one_or_404(
+    rfp = one_or_404(
         sa.select(Rfp)
         .where(Rfp.id == rfp_id)
         .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots)),
-        "There is no RFP with that number.",
+        NO_SUCH_RFP,
     )
+    if not rfp.can_read(current_user, share_token):
+        abort(404, description=NO_SUCH_RFP)
+    return rfp
 
 
 def listing_page(listing: Listing, number: int | None, per_page: int) -> Page:
@@ -53,13 +66,49 @@ def make_presentation_form(**kwargs) -> PresentationForm:
     return PresentationForm.for_jams(jams, **kwargs)
 
 
+def requested_plot(rfp: Rfp) -> Plot | None:
+    """The RFP's plot its delivered results stand beside: the one the address asks for
+    (``?requested=<plot id>``) when it is one of this RFP's, else its first (None: it has none).
+    """
+    wanted = request.args.get("requested", type=int)
+    chosen = next((plot for plot in rfp.plots if plot.id == wanted), None)
+    return chosen or (rfp.plots[0] if rfp.plots else None)
+
+
 def render_rfp_page(
-    rfp: Rfp, *, claim_form=None, progress_forms=None, comment_form=None, presentation_form=None
+    rfp: Rfp,
+    *,
+    claim_form=None,
+    progress_forms=None,
+    comment_form=None,
+    presentation_form=None,
+    share_token: str | None = None,
+    previews=None,
 ):
     """The RFP page, with forms that failed validation shown in place.
 
+    ``previews`` are the Markdown previews a form's Preview button asked for, by field id.
+    A draft's page has none of the forms of a published RFP; read through its share link
+    (``share_token``), it links its images with the token too.
+
     A fixed number of queries, however many claims, updates and comments it has.
     """
+    if rfp.is_draft:
+        return render_template(
+            "rfps/show.html",
+            rfp=rfp,
+            claim_refusal=None,
+            claim_form=None,
+            progress_forms={},
+            comment_form=None,
+            confirm_form=ConfirmForm(formdata=None) if rfp.can_publish(current_user) else None,
+            publish_form=PublishForm(formdata=None) if rfp.can_publish(current_user) else None,
+            presentation_form=None,
+            wanted=False,
+            watching=False,
+            share_token=share_token,
+            previews={},
+        )
     session = get_session()
     # Opening the RFP reads what its reader was told of it (an action done on it redirects
     # here); not a form shown again with its errors, which changes nothing. Before the page's
@@ -104,4 +153,6 @@ def render_rfp_page(
         presentation_form=presentation_form,
         wanted=wants_rfp(session, rfp=rfp, user=current_user),
         watching=watching,
+        requested_plot=requested_plot(rfp),
+        previews=previews or {},
     )

@@ -5,16 +5,27 @@ import dataclasses
 import html
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
+from rfp_portal.forms.rfp_page import PublishForm
 from rfp_portal.models import Compute, Difficulty, Jam, Rfp, RfpState, Tag, rfp_tags
 from rfp_portal.page_cache import kept
 from rfp_portal.rfps.forms import RfpForm
-from rfp_portal.rfps.listing import CLAIMED, SORTS, STATES, Listing
+from rfp_portal.rfps.listing import CLAIMED, MENTORING, SORTS, STATES, Listing
 from rfp_portal.rfps.pages import listing_page, load_rfp, render_rfp_page
 from rfp_portal.services.notifications import (
     follow_tag,
@@ -23,9 +34,20 @@ from rfp_portal.services.notifications import (
     unwatch,
     watch,
 )
-from rfp_portal.services.rfps import submit_rfp, update_rfp, withdraw_rfp
+from rfp_portal.services.plots import commit_with_files
+from rfp_portal.services.rfps import (
+    delete_draft,
+    publish_rfp,
+    revoke_share,
+    share_draft,
+    submit_rfp,
+    update_rfp,
+    withdraw_rfp,
+)
 from rfp_portal.services.wants import set_want
+from rfp_portal.storage import get_store
 from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.preview import rendered_previews
 from rfp_portal.web.views import one_or_404, perform
 
 bp = Blueprint("rfps", __name__)
@@ -81,6 +103,7 @@ def _render_listing(listing: Listing) -> str:
         words=listing.search_query.highlight_words,
         states=[(value, label) for value, (label, _) in STATES.items()],
         claimed_options=list(CLAIMED.items()),
+        mentoring_options=list(MENTORING.items()),
         difficulties=[(d.value, d.value.capitalize()) for d in Difficulty],
         computes=[(c.value, c.value[0].upper() + c.value[1:]) for c in Compute],
         jam_options=[("", "Any or none")]
@@ -104,38 +127,170 @@ def show(rfp_id: int):
     return render_rfp_page(load_rfp(rfp_id))
 
 
+DRAFT_SAVED = (
+    "Your draft is saved. Only you can see it: add plots, share a read-only link with a mentor, "
+    "and publish when it is ready."
+)
+PUBLISHED_NOW = "Your RFP is published. Thank you for sharing it!"
+
+
 @bp.route("/rfps/new", methods=["GET", "POST"])
 @login_required
 def new():
+    """Write an RFP: save it as a draft, preview it, or publish it at once."""
     form = RfpForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and form.validate() and not form.preview.data:
         session = get_session()
+        publish = not form.save_draft.data
         done = perform(
-            lambda: submit_rfp(session, author=current_user, draft=form.to_draft()), form=form
+            lambda: submit_rfp(
+                session,
+                author=current_user,
+                draft=form.to_draft(),
+                publish=publish,
+                no_plot_yet=form.no_plot_yet.data,
+            ),
+            form=form,
+            field="no_plot_yet",
         )
         if done:
-            flash("Your RFP is published. Thank you for sharing it!", "success")
+            flash(PUBLISHED_NOW if publish else DRAFT_SAVED, "success")
             return redirect(url_for("rfps.show", rfp_id=done.value.id))
-    return render_template("rfps/form.html", form=form, rfp=None), 422 if form.errors else 200
+    return _form_page(form, rfp=None)
 
 
 @bp.route("/rfps/<id:rfp_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(rfp_id: int):
+    """Change an RFP; a draft can also be published from here."""
     rfp = load_rfp(rfp_id)
     if not rfp.can_edit(current_user):
         abort(403, description="Only the author can edit this RFP (organisers can withdraw it).")
     form = RfpForm.for_rfp(rfp)
-    if form.validate_on_submit():
+    was_draft = rfp.is_draft
+    valid = form.is_submitted() and form.validate(
+        published=not was_draft, has_plots=bool(rfp.plots)
+    )
+    if valid and not form.preview.data:
         session = get_session()
-        done = perform(
-            lambda: update_rfp(session, rfp=rfp, editor=current_user, draft=form.to_draft()),
-            form=form,
-        )
+        publish = was_draft and bool(form.publish.data)
+
+        def save() -> Rfp:
+            update_rfp(session, rfp=rfp, editor=current_user, draft=form.to_draft())
+            if publish:
+                publish_rfp(
+                    session,
+                    rfp=rfp,
+                    actor=current_user,
+                    no_plot_yet=form.no_plot_yet.data,
+                    now=now(),
+                )
+            return rfp
+
+        done = perform(save, form=form, field="no_plot_yet")
         if done:
-            flash("Your changes are saved.", "success")
+            if publish:
+                flash(PUBLISHED_NOW, "success")
+            else:
+                flash(DRAFT_SAVED if was_draft else "Your changes are saved.", "success")
             return redirect(url_for("rfps.show", rfp_id=rfp.id))
-    return render_template("rfps/form.html", form=form, rfp=rfp), 422 if form.errors else 200
+    return _form_page(form, rfp=rfp)
+
+
+def _form_page(form: RfpForm, *, rfp: Rfp | None):
+    """The RFP form, with its errors (422) or the preview the person asked for."""
+    previews = {}
+    if form.preview.data:
+        previews = rendered_previews(form, ["big_picture", "first_plot"])
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("rfps/form.html", form=form, rfp=rfp, previews=previews), status
+
+
+@bp.route("/rfps/<id:rfp_id>/publish", methods=["POST"])
+@login_required
+def publish(rfp_id: int):
+    """Publish a draft as it stands, from its page."""
+    rfp = load_rfp(rfp_id)
+    if not rfp.is_draft and rfp.is_author(current_user):
+        flash("This RFP is already published.", "info")
+        return redirect(url_for("rfps.show", rfp_id=rfp.id))
+    if not rfp.can_publish(current_user):
+        abort(403, description="Only the author can publish a draft.")
+    form = PublishForm()
+    if not form.validate_on_submit():
+        abort(400, description="That form had expired. Please reload the page and try again.")
+    done = perform(
+        lambda: publish_rfp(
+            get_session(),
+            rfp=rfp,
+            actor=current_user,
+            no_plot_yet=form.no_plot_yet.data,
+            now=now(),
+        )
+    )
+    if done:
+        flash(PUBLISHED_NOW, "success")
+        return redirect(url_for("rfps.show", rfp_id=rfp.id))
+    return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="publish"))
+
+
+@bp.route("/rfps/<id:rfp_id>/share", methods=["POST"])
+@login_required
+def share(rfp_id: int):
+    """Make a draft's read-only share link (``share=yes``) or end it (``share=no``)."""
+    rfp = load_rfp(rfp_id)
+    if not rfp.can_publish(current_user):
+        abort(403, description="Only the author can share a draft.")
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400, description="That form had expired. Please reload the page and try again.")
+    session = get_session()
+    if request.form.get("share") == "no":
+        if perform(lambda: revoke_share(session, rfp=rfp, actor=current_user)):
+            flash("The share link no longer works. Nobody else can read this draft.", "success")
+    elif perform(lambda: share_draft(session, rfp=rfp, actor=current_user)):
+        flash(
+            "Anyone with this link can read the draft (not change it) until you stop sharing "
+            "it or publish.",
+            "success",
+        )
+    return redirect(url_for("rfps.show", rfp_id=rfp.id, _anchor="share"))
+
+
+@bp.route("/rfps/<id:rfp_id>/shared/<token>")
+def shared(rfp_id: int, token: str):
+    """A draft read through its share link: read-only, for whoever holds the link.
+
+    :raise 404: when the link is wrong or was revoked.
+    """
+    rfp = load_rfp(rfp_id, share_token=token)
+    if not rfp.is_draft:
+        return redirect(url_for("rfps.show", rfp_id=rfp.id))
+    response = make_response(render_rfp_page(rfp, share_token=token))
+    # The link is a secret: no shared cache keeps the page, no other site learns the address.
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.route("/rfps/<id:rfp_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(rfp_id: int):
+    """Delete a draft (a published RFP is withdrawn, never deleted)."""
+    rfp = load_rfp(rfp_id)
+    if not rfp.can_publish(current_user):
+        abort(403, description="Only the author can delete a draft; a published RFP is withdrawn.")
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        session, store = get_session(), get_store()
+        if perform(
+            lambda: delete_draft(session, rfp=rfp, actor=current_user),
+            commit=lambda keys: commit_with_files(session, store, written=[], released=keys),
+        ):
+            flash("The draft is deleted.", "success")
+            return redirect(url_for("users.show", username=current_user.username))
+    return render_template("rfps/delete.html", form=form, rfp=rfp)
 
 
 @bp.route("/rfps/<id:rfp_id>/withdraw", methods=["GET", "POST"])
@@ -185,6 +340,11 @@ def want(rfp_id: int):
 def watch_rfp(rfp_id: int):
     """Start or stop watching an RFP (``watch=yes`` or ``watch=no``, so a resend is harmless)."""
     rfp = load_rfp(rfp_id)
+    if rfp.is_draft:
+        abort(
+            403,
+            description="A draft has nothing to watch yet; its author watches it once published.",
+        )
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, description="That form had expired. Please reload the page and try again.")

@@ -71,6 +71,8 @@ def claim_refusal(
     session: Session, rfp: Rfp, person: User, *, now: datetime, policy: ClaimPolicy
 ) -> str | None:
     """Why ``person`` may not claim ``rfp`` now, or None when they may."""
+    if rfp.is_draft:
+        return "This is a draft: it takes claims once it is published."
     if rfp.state is not RfpState.OPEN:
         return f"This RFP is {rfp.state.value}; it no longer accepts claims."
     if rfp.is_author(person):

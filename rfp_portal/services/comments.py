@@ -27,10 +27,14 @@ def post_comment(
 ) -> Comment:
     """Comment on an RFP; its author and the people working on it hear of it.
 
-    :raise DomainError: on a withdrawn RFP.
+    :raise DomainError: on a withdrawn RFP or a draft.
     """
     if not rfp.accepts_comments:
-        raise DomainError("This RFP was withdrawn; it takes no new comments.")
+        raise DomainError(
+            "This is a draft: it takes comments once it is published."
+            if rfp.is_draft
+            else "This RFP was withdrawn; it takes no new comments."
+        )
     comment = Comment(
         rfp_id=rfp.id,
         author_id=author.id,

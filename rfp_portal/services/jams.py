@@ -103,10 +103,12 @@ def link_to_jam(
     """Say that ``rfp`` is (or was) presented at ``jam``; its author presents it.
 
     :raise NotAllowed: unless ``person`` is the RFP's author or an organiser.
-    :raise DomainError: when the RFP is already linked to that Jam.
+    :raise DomainError: when the RFP is a draft or already linked to that Jam.
     """
     if not rfp.is_managed_by(person):
         raise NotAllowed("Only the RFP's author or an organiser can link it to a Research Jam.")
+    if rfp.is_draft:
+        raise DomainError("Publish this draft before linking it to a Research Jam.", field="jam")
     exists = sa.select(Presentation.id).where(
         Presentation.rfp_id == rfp.id, Presentation.jam_id == jam.id
     )

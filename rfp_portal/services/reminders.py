@@ -32,8 +32,10 @@ from rfp_portal.services.outbox import queue_announcement
 
 BATCH = 500  # rows per statement; the next run takes the rest
 
-# Nobody is nudged about, or told of the expiry of, a claim on a withdrawn RFP.
-_live_rfps = sa.select(Rfp.id).where(Rfp.state != RfpState.WITHDRAWN).scalar_subquery()
+# Nobody is nudged about, or told of the expiry of, a claim on a withdrawn RFP (a draft has none).
+_live_rfps = (
+    sa.select(Rfp.id).where(Rfp.state.in_((RfpState.OPEN, RfpState.COMPLETED))).scalar_subquery()
+)
 
 
 @dataclass

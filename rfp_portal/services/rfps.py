@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,19 +106,119 @@ def _apply(session: Session, rfp: Rfp, draft: RfpDraft) -> None:
     rfp.tags = _tags_named(session, draft.tags)
 
 
-def submit_rfp(session: Session, *, author: User, draft: RfpDraft) -> Rfp:
-    """Create an open RFP by ``author``; its Markdown is rendered and sanitised here, once.
+def submit_rfp(
+    session: Session,
+    *,
+    author: User,
+    draft: RfpDraft,
+    publish: bool = True,
+    no_plot_yet: bool = False,
+) -> Rfp:
+    """Create an RFP by ``author``: published at once, or (``publish=False``) a draft only its
+    author sees. Its Markdown is rendered and sanitised here, once.
 
-    :raise DomainError: when the draft breaks a rule (body too long).
+    :raise DomainError: when the draft breaks a rule (body too long), or, to publish, when it
+        lacks what a published RFP needs (see :func:`missing_for_publishing`).
     """
     now = clock.now()
-    rfp = Rfp(author=author, state=RfpState.OPEN, created_at=now, updated_at=now)
+    rfp = Rfp(author=author, state=RfpState.DRAFT, created_at=now, updated_at=now)
     session.add(rfp)
     _apply(session, rfp, draft)
     session.flush()
     search.index_rfp(session, rfp.id)
+    if publish:
+        publish_rfp(session, rfp=rfp, actor=author, no_plot_yet=no_plot_yet, now=now)
+    return rfp
+
+
+def missing_for_publishing(rfp: Rfp, *, no_plot_yet: bool) -> list[str]:
+    """What a draft still needs before the world sees it, in words for its author (empty when
+    nothing): a title, a summary, the big picture, the first plot, and a plot to show or the
+    author's word that there is none yet."""
+    missing = [
+        label
+        for label, text in (
+            ("a title", rfp.title),
+            ("a one-line summary", rfp.summary),
+            ("the big picture", rfp.big_picture_md),
+            ("a description of the first plot", rfp.first_plot_md),
+        )
+        if not (text or "").strip()
+    ]
+    if not rfp.plots and not no_plot_yet:
+        missing.append(NEEDS_A_PLOT)
+    return missing
+
+
+NEEDS_A_PLOT = "a plot (upload an example or draw a sketch), or tick “No plot yet”"
+
+
+def publish_rfp(
+    session: Session, *, rfp: Rfp, actor: User, no_plot_yet: bool, now: datetime
+) -> Rfp:
+    """Publish a draft: it becomes open, its published time is ``now``, its share link ends,
+    and it is announced (the author watches it; tag followers and webhooks hear of it).
+
+    :raise NotAllowed: unless it is a draft and ``actor`` wrote it.
+    :raise DomainError: listing everything it still lacks, when it lacks something.
+    """
+    if not rfp.can_publish(actor):
+        raise NotAllowed("Only the author can publish a draft.")
+    missing = missing_for_publishing(rfp, no_plot_yet=no_plot_yet)
+    if missing:
+        raise DomainError(
+            "Before it is published, this RFP needs " + _in_words(missing) + ".",
+            field="no_plot_yet" if len(missing) == 1 and not rfp.plots else None,
+        )
+    rfp.state = RfpState.OPEN
+    rfp.created_at = rfp.updated_at = now
+    rfp.share_token = None
+    session.flush()
     announce_new_rfp(session, rfp=rfp, now=now)
     return rfp
+
+
+def _in_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def share_draft(session: Session, *, rfp: Rfp, actor: User) -> str:
+    """Make (or keep) the secret of a draft's read-only share link; return it.
+
+    :raise NotAllowed: unless it is a draft and ``actor`` wrote it.
+    """
+    if not rfp.can_publish(actor):
+        raise NotAllowed("Only the author can share a draft.")
+    if rfp.share_token is None:
+        rfp.share_token = secrets.token_urlsafe(24)
+        session.flush()
+    return rfp.share_token
+
+
+def revoke_share(session: Session, *, rfp: Rfp, actor: User) -> None:
+    """End a draft's share link: whoever holds it can no longer read the draft.
+
+    :raise NotAllowed: unless it is a draft and ``actor`` wrote it.
+    """
+    if not rfp.can_publish(actor):
+        raise NotAllowed("Only the author can stop sharing a draft.")
+    rfp.share_token = None
+    session.flush()
+
+
+def delete_draft(session: Session, *, rfp: Rfp, actor: User) -> list[str]:
+    """Delete a draft and its plots (a published RFP is withdrawn instead, never deleted).
+
+    :return: the storage keys of its plots, for ``collect_unreferenced`` after commit.
+    :raise NotAllowed: unless it is a draft and ``actor`` wrote it.
+    """
+    if not rfp.can_publish(actor):
+        raise NotAllowed("Only the author can delete a draft.")
+    keys = [key for plot in rfp.plots for key in (plot.image_key, plot.thumb_key)]
+    search.unindex_rfp(session, rfp.id)
+    session.delete(rfp)
+    session.flush()
+    return keys
 
 
 def announce_new_rfp(session: Session, *, rfp: Rfp, now: datetime) -> None:
@@ -152,6 +253,18 @@ def update_rfp(session: Session, *, rfp: Rfp, editor: User, draft: RfpDraft) -> 
     """
     if not rfp.can_edit(editor):
         raise NotAllowed("Only the author can edit this RFP (organisers can withdraw it).")
+    if not rfp.is_draft:
+        missing = [
+            label
+            for label, text in (
+                ("a one-line summary", draft.summary),
+                ("the big picture", draft.big_picture),
+                ("a description of the first plot", draft.first_plot),
+            )
+            if not text.strip()
+        ]
+        if missing:
+            raise DomainError(f"A published RFP keeps {_in_words(missing)}.")
     _apply(session, rfp, draft)
     rfp.updated_at = clock.now()
     session.flush()

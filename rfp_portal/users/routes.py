@@ -1,4 +1,5 @@
-"""People's pages; admins change roles and deactivate accounts; the moderation log."""
+"""People's pages and their own profiles; admins change roles and deactivate accounts; the
+moderation log."""
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -7,11 +8,14 @@ from sqlalchemy.orm import selectinload
 
 from rfp_portal.db import get_session
 from rfp_portal.models import Claim, ClaimStatus, ModerationAction, Rfp, Role, User
+from rfp_portal.models.rfp import PUBLISHED
 from rfp_portal.pagination import Page
 from rfp_portal.rfps.queries import rfp_listing
 from rfp_portal.services.accounts import find_user_by_username, set_account_active, set_role
-from rfp_portal.users.forms import AccountStateForm, RoleForm
+from rfp_portal.services.profiles import update_profile
+from rfp_portal.users.forms import AccountStateForm, ProfileForm, RoleForm
 from rfp_portal.web.context import claim_policy, now
+from rfp_portal.web.preview import asked_for_preview, preview_form
 from rfp_portal.web.views import perform
 
 bp = Blueprint("users", __name__)
@@ -25,11 +29,16 @@ def show(username: str):
     """
     session = get_session()
     person = _load_person(username)
-    rfps = session.scalars(
+    # A person's drafts are on their page for them alone.
+    own_page = current_user.is_authenticated and current_user.id == person.id
+    shown = Rfp.state.in_(PUBLISHED) if not own_page else sa.true()
+    written = session.scalars(
         rfp_listing(now(), claim_policy())
-        .where(Rfp.author_id == person.id)
+        .where(Rfp.author_id == person.id, shown)
         .order_by(Rfp.created_at.desc(), Rfp.id.desc())
     ).all()
+    rfps = [rfp for rfp in written if not rfp.is_draft]
+    drafts = [rfp for rfp in written if rfp.is_draft]
     claims = session.scalars(
         sa.select(Claim)
         .where(Claim.claimant_id == person.id, Claim.status != ClaimStatus.DROPPED)
@@ -49,11 +58,31 @@ def show(username: str):
         "users/show.html",
         person=person,
         rfps=rfps,
+        drafts=drafts,
         working=working,
         delivered=delivered,
         role_form=role_form,
         state_form=state_form,
     )
+
+
+@bp.route("/account/profile", methods=["GET", "POST"])
+@login_required
+def edit_profile():
+    """Edit one's own profile: there is no address for anyone else's."""
+    form = ProfileForm() if request.method == "POST" else ProfileForm.for_user(current_user)
+    if asked_for_preview():
+        previews = preview_form(form, ["bio"])
+        return render_template("users/profile.html", form=form, previews=previews)
+    if form.validate_on_submit():
+        done = perform(
+            lambda: update_profile(get_session(), user=current_user, draft=form.to_draft()),
+            form=form,
+        )
+        if done:
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("users.show", username=current_user.username))
+    return render_template("users/profile.html", form=form), 422 if form.errors else 200
 
 
 def _load_person(username: str) -> User:

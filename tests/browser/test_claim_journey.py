@@ -138,6 +138,7 @@ def _journey(author: Journey, claimant: Journey, tmp_path: Path) -> None:
     a.get_by_label("One-line summary").fill(SUMMARY)
     a.get_by_label("The big picture").fill(BIG_PICTURE)
     a.get_by_label("The first plot").fill(FIRST_PLOT)
+    a.get_by_label("No plot yet").check()
     a.get_by_role("button", name="Publish RFP").click()
     expect(a).to_have_url(re.compile(r"/rfps/\d+$"))
     rfp_url = a.url

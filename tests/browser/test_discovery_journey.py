@@ -104,6 +104,7 @@ def _seed(app, tag: str) -> tuple[str, str, dict[str, str]]:
                     compute=compute,
                     claim_cap=None,
                 ),
+                no_plot_yet=True,
             )
             paths[key] = f"/rfps/{rfp.id}"
         session.commit()

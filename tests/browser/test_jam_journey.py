@@ -78,6 +78,7 @@ def _submit_rfp(page: Page, title: str) -> str:
     page.get_by_label("One-line summary").fill("A sweep, a plot, an answer.")
     page.get_by_label("The big picture").fill("Nobody has *measured* it at this scale.")
     page.get_by_label("The first plot").fill("The quantity (y) against the knob (x).")
+    page.get_by_label("No plot yet").check()
     page.get_by_role("button", name="Publish RFP").click()
     expect(page).to_have_url(re.compile(r"/rfps/\d+$"))
     expect(page.locator(".flashes")).to_contain_text("Your RFP is published")

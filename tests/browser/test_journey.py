@@ -224,6 +224,7 @@ def test_a_person_registers_submits_edits_and_logs_out(
     page.get_by_label("Difficulty").select_option("intermediate")
     page.get_by_label("Compute needed").select_option("one GPU")
     page.get_by_label("At most this many people").fill("3")
+    page.get_by_label("No plot yet").check()
     page.get_by_role("button", name="Publish RFP").click()
 
     # Its page shows the Markdown as real elements.
@@ -303,13 +304,14 @@ def test_a_person_registers_submits_edits_and_logs_out(
     series_1 = page.get_by_role("group", name="Series 1 (at least one)")
     series_1.get_by_label("Name").fill("with warmup")
     series_1.get_by_label("Points").fill("32, 3.1\n128, 2.7\n512, 2.4\n2048, 2.3")
+    page.locator("summary", has_text="Add series 2").click()  # further series on demand
     series_2 = page.get_by_role("group", name="Series 2", exact=True)
     series_2.get_by_label("Name").fill("without warmup")
     series_2.get_by_label("Points").fill("32, 3.1\n128, 2.8\n512, 2.9\n2048, 3.6")
     page.get_by_label("Caption").fill(SKETCH_CAPTION)
     page.get_by_label("Alt text (for screen readers)").fill(SKETCH_ALT)
     page.get_by_role("button", name="Preview").click()
-    preview = page.locator("figure#preview")
+    preview = page.locator("#sketch-preview figure")
     expect(preview.locator("figcaption")).to_have_text("Preview — not saved yet.")
     preview_img = preview.get_by_role("img", name="Preview of your sketch")
     expect(preview_img).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
