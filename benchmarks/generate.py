@@ -1334,6 +1334,8 @@ def load(
                 None if off is None else _dt(off),
                 secrets.token_hex(16),
                 _dt(plan.user_times[uid - 1]),
+                "",  # no bio
+                "",
             )
 
     _phase(
@@ -1353,6 +1355,8 @@ def load(
             "deactivated_at",
             "session_token",
             "created_at",
+            "bio_md",
+            "bio_html",
         ),
         users(),
     )

@@ -60,8 +60,8 @@ RATE_LIMIT_DEFAULTS = {
     "RATE_LIMIT_RESET_PER_ADDRESS": "3 per hour",
     "RATE_LIMIT_MAIL_PER_ACCOUNT": "5 per hour",
     # Previews save nothing: generous, and apart from uploads, so trying things out stays free.
-    "RATE_LIMIT_PREVIEW_PER_CLIENT": "200 per minute; 2000 per hour",
-    "RATE_LIMIT_PREVIEW_PER_ACCOUNT": "120 per minute; 1200 per hour",
+    "RATE_LIMIT_PREVIEW_PER_CLIENT": "60 per minute; 1200 per hour",
+    "RATE_LIMIT_PREVIEW_PER_ACCOUNT": "30 per minute; 600 per hour",
 }
 
 

@@ -98,28 +98,29 @@ mail_per_account = limiter.limit(
 )  # fmt: skip
 
 
-def _previewing() -> bool:
-    """A Preview button (a sketch's, a comment's) saves nothing: it counts toward the preview
-    limits instead (``preview_allowed``), so trying things out never uses up the uploads or
-    the comments."""
-    return bool(request.form.get("preview"))
+def previewing() -> bool:
+    """Whether this POST was sent with a form's Preview button, read as WTForms reads a submit
+    button (any value but "" or "false"). Such a request saves nothing — every view that takes
+    one answers with a preview, or refuses it — so it counts toward the preview limits
+    (``preview_allowed``) instead of the upload and comment limits."""
+    return request.method == "POST" and request.form.get("preview", "") not in ("", "false")
 
 
 upload_per_client = limiter.limit(
     _configured("RATE_LIMIT_UPLOAD_PER_CLIENT"), methods=["POST"], scope="upload-client",
-    exempt_when=_previewing,
+    exempt_when=previewing,
 )  # fmt: skip
 upload_per_account = limiter.limit(
     _configured("RATE_LIMIT_UPLOAD_PER_ACCOUNT"), methods=["POST"], key_func=_person,
-    scope="upload-account", exempt_when=_previewing,
+    scope="upload-account", exempt_when=previewing,
 )  # fmt: skip
 comment_per_client = limiter.limit(
     _configured("RATE_LIMIT_COMMENT_PER_CLIENT"), methods=["POST"], scope="comment-client",
-    exempt_when=_previewing,
+    exempt_when=previewing,
 )  # fmt: skip
 comment_per_account = limiter.limit(
     _configured("RATE_LIMIT_COMMENT_PER_ACCOUNT"), methods=["POST"], key_func=_person,
-    scope="comment-account", exempt_when=_previewing,
+    scope="comment-account", exempt_when=previewing,
 )  # fmt: skip
 
 
@@ -130,9 +131,9 @@ def when_to_retry(wait: int | None) -> str:
     return f"in about {wait} seconds" if wait < 120 else f"in about {round(wait / 60)} minutes"
 
 
-def preview_allowed() -> bool:
-    """Count one preview (a sketch drawn or Markdown rendered, nothing saved) and say whether
-    the client and the person are still within their preview limits.
+def preview_allowed(cost: int = 1) -> bool:
+    """Count ``cost`` previews (sketches drawn or Markdown boxes rendered, nothing saved) and
+    say whether the client and the person are still within their preview limits.
 
     A view asks this rather than wearing a decorator, because a throttled preview must answer
     with the person's form and a message, never an error page that loses what they typed.
@@ -147,10 +148,10 @@ def preview_allowed() -> bool:
         (item, "preview-account", _person())
         for item in parse_many(current_app.config["RATE_LIMIT_PREVIEW_PER_ACCOUNT"])
     ]
-    if not all(strategy.test(item, scope, key) for item, scope, key in checks):
+    if not all(strategy.test(item, scope, key, cost=cost) for item, scope, key in checks):
         return False
     for item, scope, key in checks:
-        strategy.hit(item, scope, key)
+        strategy.hit(item, scope, key, cost=cost)
     return True
 
 

@@ -76,6 +76,9 @@
       }).then(function () {
         show.disabled = false;
         preview.removeAttribute("aria-busy");
+        // Where the preview now is, for keyboard and screen-reader users alike.
+        preview.setAttribute("tabindex", "-1");
+        preview.focus();
       });
     });
   });

@@ -7,12 +7,13 @@
   if (!button || !window.fetch || !window.FormData) { return; }
   var form = button.form;
 
+  // The panel stays (it is the live region that announces the change); its inside is new.
   function panel(html) {
     var current = document.getElementById("sketch-preview");
     var holder = document.createElement("div");
     holder.innerHTML = html;
     var fresh = holder.querySelector("#sketch-preview");
-    if (current && fresh) { current.parentNode.replaceChild(fresh, current); }
+    if (current && fresh) { current.innerHTML = fresh.innerHTML; }
   }
 
   function message(text) {

@@ -11,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from rfp_portal.db import get_session
-from rfp_portal.models import ClaimPolicy, OutboxMessage, Rfp, RfpState, Role, User
+from rfp_portal.models import ClaimPolicy, OutboxMessage, Rfp, RfpState, Role, User, rfp_watches
 from rfp_portal.rendering.markdown import render_markdown
 from rfp_portal.services import DomainError
 from rfp_portal.services.claims import claim_refusal
 from rfp_portal.services.jams import JamDraft, create_jam, link_to_jam
 from rfp_portal.services.notifications import is_watching
+from rfp_portal.services.rfps import publish_rfp
 from tests.conftest import Web
 from tests.images import png
 
@@ -415,3 +416,47 @@ def _rows(app) -> dict[str, int]:
             model.__name__: session.scalar(sa.select(sa.func.count()).select_from(model))
             for model in (Comment, Claim, ProgressUpdate, User)
         } | {"bios": session.scalar(sa.select(sa.func.count()).where(User.bio_md != ""))}
+
+
+def test_a_draft_published_twice_at_once_is_announced_once(app, web, make, clock, ada):
+    """Two tabs publish the same draft: the second finds nothing left to publish."""
+    rfp_id = save_draft(web)
+    with app.app_context():
+        sessions = [app.extensions["rfp_db"]["sessionmaker"]() for _ in range(2)]
+        drafts = [s.get(Rfp, rfp_id) for s in sessions]  # both read it as a draft
+        authors = [s.get(User, ada.id) for s in sessions]
+        publish_rfp(sessions[0], rfp=drafts[0], actor=authors[0], no_plot_yet=True, now=clock.now)
+        sessions[0].commit()
+        assert drafts[1].state is RfpState.DRAFT  # stale, as the second tab is
+        with pytest.raises(DomainError, match="already published"):
+            publish_rfp(
+                sessions[1], rfp=drafts[1], actor=authors[1], no_plot_yet=True, now=clock.now
+            )
+        sessions[1].rollback()
+        watches = sessions[1].scalar(
+            sa.select(sa.func.count())
+            .select_from(rfp_watches)
+            .where(rfp_watches.c.rfp_id == rfp_id)
+        )
+        assert watches == 1
+        for session in sessions:
+            session.close()
+
+
+def test_odd_rfp_forms_get_a_message_never_a_500(app, web, ada):
+    response = web.post(
+        "/rfps/new",
+        {"title": "T", "first_plot": "x" * 20_001, "publish": "Publish RFP"},
+        form_url="/rfps/new",
+    )
+    assert response.status_code == 422
+    assert "at most 20,000 characters together" in response.get_data(as_text=True)
+
+
+def test_a_tag_only_a_draft_carries_cannot_be_followed_or_probed(app, web, make, ada):
+    save_draft(web, tags="secretproject")
+    make.user("bea")
+    other = Web(app.test_client())
+    other.login("bea")
+    assert other.post("/tags/secretproject/follow", {}, form_url="/").status_code == 404
+    assert other.post("/tags/optimization/follow", {}, form_url="/").status_code == 404

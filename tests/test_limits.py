@@ -207,7 +207,7 @@ def test_limits_are_configured_from_the_environment(monkeypatch, tmp_path):
     assert app.config["RATELIMIT_ENABLED"] is True
 
 
-def test_a_hundred_sketch_previews_in_a_row_keep_the_form_and_spare_the_uploads(
+def test_a_hundred_sketch_previews_in_a_row_never_lose_the_form_or_use_the_uploads(
     limited, make, monkeypatch
 ):
     """Previews save nothing: they have their own generous limits, apart from uploads."""
@@ -221,16 +221,23 @@ def test_a_hundred_sketch_previews_in_a_row_keep_the_form_and_spare_the_uploads(
     web.login("owner")
     form_url = f"/rfps/{rfp}/plots/new/sketch"
     data = sketch_data(preview="Preview", caption="A caption I typed")
+    drawn = 0
     for n in range(100):
         response = web.post(f"/rfps/{rfp}/plots", data, form_url=form_url)
         page = response.get_data(as_text=True)
-        assert response.status_code == 200, n
-        assert 'value="A caption I typed"' in page and "data:image/png;base64," in page
-    # In place (static/sketch.js): only the panel comes back.
+        assert response.status_code in (200, 429), n
+        assert 'value="A caption I typed"' in page and "1000, 0.25" in page, n  # as typed
+        if response.status_code == 200:
+            drawn += 1
+            assert "data:image/png;base64," in page
+        else:
+            assert "Nothing you typed is lost" in page and "Retry-After" in response.headers
+    assert drawn == 30  # RATE_LIMIT_PREVIEW_PER_ACCOUNT's default: 30 a minute
+    # In place (static/sketch.js): only the panel comes back, with the message.
     panel = web.post(
         f"/rfps/{rfp}/plots", data, form_url=form_url, headers={"X-Requested-With": "fetch"}
     )
-    assert panel.status_code == 200
+    assert panel.status_code == 429
     assert 'id="sketch-preview"' in panel.get_data(as_text=True)
     assert "<form" not in panel.get_data(as_text=True)
     # The two uploads an hour (LIMITS) are all still there.
@@ -262,3 +269,22 @@ def test_a_throttled_sketch_preview_returns_the_form_with_a_message(app, make):
     response = web.post("/preview", {"field": "comment", "text": "*hi*"}, form_url=form_url)
     assert response.status_code == 429
     assert "Nothing you typed is lost" in response.get_data(as_text=True)
+
+
+def test_a_preview_flag_never_spares_a_save_the_upload_limits(limited, make):
+    """Only a sketch has a preview: an upload sent with one is refused, and a sketch sent
+    with preview=false is a save that the upload limits count."""
+    from tests.test_plots import sketch_data
+
+    owner = make.user("owner")
+    rfp = make.rfp(owner)
+    web = client_at(limited, "10.1.0.3")
+    web.login("owner")
+    assert upload(web, rfp, png(), preview="1").status_code == 400
+    form_url = f"/rfps/{rfp}/plots/new/sketch"
+    for n in range(2):  # the two uploads an hour (LIMITS)
+        saved = web.post(
+            f"/rfps/{rfp}/plots", sketch_data(caption=f"S{n}", preview="false"), form_url=form_url
+        )
+        assert saved.status_code == 302
+    assert_throttled(upload(web, rfp, png(color=(7, 7, 7))))

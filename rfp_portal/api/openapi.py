@@ -12,9 +12,9 @@ import copy
 from typing import Any
 
 from rfp_portal.api import params
-from rfp_portal.models import PlotKind, RfpState
+from rfp_portal.models import PlotKind
 from rfp_portal.models.plot import ALT_TEXT_MAX, CAPTION_MAX
-from rfp_portal.models.rfp import SUMMARY_MAX, TAG_MAX, TITLE_MAX
+from rfp_portal.models.rfp import PUBLISHED, SUMMARY_MAX, TAG_MAX, TITLE_MAX
 from rfp_portal.pagination import MAX_PAGE
 from rfp_portal.rfps.listing import MAX_QUERY, MAX_TAG_FILTERS
 
@@ -144,7 +144,7 @@ RFP_SUMMARY_PROPERTIES: dict[str, Schema] = {
     "id": ID,
     "title": text(maxLength=TITLE_MAX),
     "summary": text(maxLength=SUMMARY_MAX),
-    "state": {"type": "string", "enum": [s.value for s in RfpState]},
+    "state": {"type": "string", "enum": [s.value for s in PUBLISHED]},
     "difficulty": {"type": "string", "enum": list(params.DIFFICULTY_VALUES)},
     "compute": {"type": "string", "enum": list(params.COMPUTE_VALUES)},
     "tags": {"type": "array", "items": text(maxLength=TAG_MAX), "uniqueItems": True},
@@ -196,7 +196,7 @@ SCHEMAS["JamPresentation"] = obj(
     {
         "rfp": {**ID, "description": "The RFP's id."},
         "title": text(maxLength=TITLE_MAX),
-        "state": {"type": "string", "enum": [s.value for s in RfpState]},
+        "state": {"type": "string", "enum": [s.value for s in PUBLISHED]},
         "url": {**URL, "description": "The RFP's page."},
         "api_url": {**URL, "description": "The RFP in this API."},
         "presenter": ref("Person"),

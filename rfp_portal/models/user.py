@@ -59,8 +59,8 @@ class User(UserMixin, Base):
     # The profile. The bio is rendered and sanitised once, when saved (services.profiles); the
     # links are kept as the parts that vary (a GitHub username, a Scholar id), so the portal
     # builds every address it shows but the website, which is checked to be http(s).
-    bio_md: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    bio_html: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    bio_md: Mapped[str] = mapped_column(sa.Text, default="")
+    bio_html: Mapped[str] = mapped_column(sa.Text, default="")
     website_url: Mapped[str | None] = mapped_column(sa.String(WEBSITE_MAX))
     github_username: Mapped[str | None] = mapped_column(sa.String(GITHUB_MAX))
     scholar_id: Mapped[str | None] = mapped_column(sa.String(SCHOLAR_ID_LENGTH))

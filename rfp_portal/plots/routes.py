@@ -33,6 +33,7 @@ from rfp_portal.services.plots import (
     update_plot,
 )
 from rfp_portal.storage import get_store
+from rfp_portal.web.preview import asked_for_preview
 from rfp_portal.web.views import get_or_404, perform
 
 bp = Blueprint("plots", __name__)
@@ -130,7 +131,9 @@ def create(rfp_id: int):
         abort(400, description="Say whether this is an example upload or a sketch.")
     session, store = get_session(), get_store()
     form = ExampleForm() if kind == "example" else SketchForm()
-    if kind == "sketch" and form.preview.data:
+    if asked_for_preview():
+        if kind != "sketch":
+            abort(400, description="Only a sketch has a preview; an upload is shown once saved.")
         return sketch_preview(form, rfp=rfp, plot=None)
     if form.validate_on_submit():
         text = dict(
@@ -168,7 +171,9 @@ def edit(plot_id: int):
     elif not is_sketch and not form.is_submitted():
         form.caption.data, form.alt_text.data = plot.caption, plot.alt_text
     template = "plots/sketch.html" if is_sketch else "plots/caption.html"
-    if is_sketch and form.preview.data:
+    if asked_for_preview():
+        if not is_sketch:
+            abort(400, description="Only a sketch has a preview.")
         return sketch_preview(form, rfp=plot.rfp, plot=plot)
     if form.validate_on_submit():
         store, old_keys = get_store(), [plot.image_key, plot.thumb_key]

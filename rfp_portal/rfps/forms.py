@@ -112,11 +112,12 @@ class RfpForm(BaseForm):
                 if not (field.data or "").strip() and not field.errors:
                     field.errors = [*field.errors, message]
                     ok = False
-        if len(self.big_picture.data or "") + len(self.first_plot.data or "") > BODY_MAX:
+        together = len(self.big_picture.data or "") + len(self.first_plot.data or "")
+        if together > BODY_MAX:
             self.first_plot.errors = [
                 *self.first_plot.errors,
                 f"The big picture and the first plot can be at most {BODY_MAX:,} characters "
-                f"together; you have {len(self.big_picture.data) + len(self.first_plot.data):,}.",
+                f"together; you have {together:,}.",
             ]
             ok = False
         return ok

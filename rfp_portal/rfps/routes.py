@@ -23,6 +23,7 @@ from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
 from rfp_portal.forms.rfp_page import PublishForm
 from rfp_portal.models import Compute, Difficulty, Jam, Rfp, RfpState, Tag, rfp_tags
+from rfp_portal.models.rfp import PUBLISHED
 from rfp_portal.page_cache import kept
 from rfp_portal.rfps.forms import RfpForm
 from rfp_portal.rfps.listing import CLAIMED, MENTORING, SORTS, STATES, Listing
@@ -201,8 +202,13 @@ def _form_page(form: RfpForm, *, rfp: Rfp | None):
     """The RFP form, with its errors (422) or the preview the person asked for."""
     previews = {}
     if form.preview.data:
-        previews = rendered_previews(form, ["big_picture", "first_plot"])
-    status = 422 if form.errors or form.form_errors else 200
+        # A preview needs only the Markdown: what saving needs is asked when saving.
+        markdown = ["big_picture", "first_plot"]
+        for field in form:
+            if field.name not in markdown and field.name != "csrf_token":
+                field.errors = []
+        previews = rendered_previews(form, markdown)
+    status = 422 if form.error_list() else 200
     return render_template("rfps/form.html", form=form, rfp=rfp, previews=previews), status
 
 
@@ -297,6 +303,9 @@ def delete(rfp_id: int):
 @login_required
 def withdraw(rfp_id: int):
     rfp = load_rfp(rfp_id)
+    if rfp.is_draft and rfp.can_publish(current_user):
+        flash("Nobody else has seen a draft: delete it rather than withdraw it.", "info")
+        return redirect(url_for("rfps.delete", rfp_id=rfp.id))
     if rfp.state is not RfpState.OPEN and rfp.is_managed_by(current_user):
         flash(f"This RFP is already {rfp.state.value}.", "info")
         return redirect(url_for("rfps.show", rfp_id=rfp.id))
@@ -321,6 +330,8 @@ def want(rfp_id: int):
             403,
             description="You wrote this RFP, so you want it already."
             if rfp.is_author(current_user)
+            else "A draft takes “I want this plot too” once it is published."
+            if rfp.is_draft
             else "A withdrawn RFP no longer takes “I want this plot too”.",
         )
     form = ConfirmForm()
@@ -361,7 +372,18 @@ def watch_rfp(rfp_id: int):
 @login_required
 def follow(name: str):
     """Follow a tag (its new RFPs reach you in the weekly digest) or stop (``follow=no``)."""
-    tag = one_or_404(sa.select(Tag).where(Tag.name == name), "There is no such tag.")
+    # Only a tag some published RFP carries: a draft's tags are nobody else's business.
+    tag = one_or_404(
+        sa.select(Tag).where(
+            Tag.name == name,
+            sa.exists().where(
+                rfp_tags.c.tag_id == Tag.id,
+                rfp_tags.c.rfp_id == Rfp.id,
+                Rfp.state.in_(PUBLISHED),
+            ),
+        ),
+        "There is no such tag.",
+    )
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, description="That form had expired. Please reload the page and try again.")

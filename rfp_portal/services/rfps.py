@@ -170,10 +170,18 @@ def publish_rfp(
             "Before it is published, this RFP needs " + _in_words(missing) + ".",
             field="no_plot_yet" if len(missing) == 1 and not rfp.plots else None,
         )
-    rfp.state = RfpState.OPEN
-    rfp.created_at = rfp.updated_at = now
-    rfp.share_token = None
     session.flush()
+    # One statement that only a draft matches: of two publishes at once (a double click, two
+    # tabs), the second finds nothing to change, so the RFP is announced once.
+    published = session.execute(
+        sa.update(Rfp)
+        .where(Rfp.id == rfp.id, Rfp.state == RfpState.DRAFT)
+        .values(state=RfpState.OPEN, created_at=now, updated_at=now, share_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    if published.rowcount != 1:
+        raise DomainError("This RFP is already published.")
+    session.refresh(rfp, ["state", "created_at", "updated_at", "share_token"])
     announce_new_rfp(session, rfp=rfp, now=now)
     return rfp
 

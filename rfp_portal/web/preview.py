@@ -8,7 +8,6 @@ box and swaps the answer in place. Previews save nothing and count toward their 
 
 from __future__ import annotations
 
-from flask import request
 from markupsafe import Markup
 
 from rfp_portal import limits
@@ -26,15 +25,16 @@ def markdown_preview(text: str, *, field: str) -> Markup:
 
 
 def asked_for_preview() -> bool:
-    """Whether the form was sent with its Preview button rather than to be saved."""
-    return request.method == "POST" and bool(request.form.get("preview"))
+    """Whether the form was sent with its Preview button rather than to be saved (the same test
+    that spares a preview the upload and comment limits)."""
+    return limits.previewing()
 
 
 def rendered_previews(form, names: list[str]) -> dict[str, Markup]:
     """Previews of the form's Markdown fields ``names``, keyed by field id: those that passed
     their checks are rendered; a field too intricate to render gets the renderer's message
     among its errors. Past the preview limits, each box gets a message instead."""
-    if not limits.preview_allowed():
+    if not limits.preview_allowed(cost=len(names)):
         message = Markup('<p class="error">%s</p>') % limits.PREVIEW_THROTTLED
         return {form[name].id: message for name in names}
     previews: dict[str, Markup] = {}
