@@ -56,12 +56,19 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Return ``target`` if it is a path on this site, else ``default`` (no open redirects)."""
+    """Return ``target`` if it is a path on this site, else ``default`` (no open redirects).
+
+    Any string at all gets an answer: one ``urlsplit`` cannot read (``https://[::1``) is not a
+    path on this site.
+    """
     if not target or len(target) > 2000:
         return default
     if any(ord(ch) < 32 or ch == "\\" for ch in target):
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return default
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target

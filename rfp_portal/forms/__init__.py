@@ -103,7 +103,10 @@ def http_url(form, field) -> None:
     value = (field.data or "").strip()
     if not value:
         return
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unbalanced "[" in the host
+        raise ValidationError("Enter a web address starting with https:// (or http://).") from None
     if (
         parts.scheme not in ("http", "https")
         or not parts.netloc
