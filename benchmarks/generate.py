@@ -64,7 +64,6 @@ import json
 import math
 import random
 import re
-import secrets
 import sys
 import time
 from bisect import bisect_right
@@ -1332,7 +1331,6 @@ def load(
                 plan.roles.get(uid, Role.MEMBER),
                 off is None,
                 None if off is None else _dt(off),
-                secrets.token_hex(16),
                 _dt(plan.user_times[uid - 1]),
                 "",  # no bio
                 "",
@@ -1353,7 +1351,6 @@ def load(
             "role",
             "active",
             "deactivated_at",
-            "session_token",
             "created_at",
             "bio_md",
             "bio_html",

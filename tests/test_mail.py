@@ -617,7 +617,6 @@ def test_two_senders_deliver_a_thousand_messages_each_exactly_once(mail_app, smt
                     "email": f"u{n}@example.org",
                     "display_name": f"U {n}",
                     "password_hash": "x",
-                    "session_token": f"t{n}",
                     "created_at": now,
                 }
                 for n in range(1000)

@@ -455,6 +455,8 @@ def test_the_write_route_lists_cover_every_post_route(app):
     }
     # proven in test_moderation.py
     covered |= {"/users/<username>/role", "/users/<username>/active", "/account/password"}
+    # proven in test_login_sessions.py and the authorisation matrix
+    covered |= {"/account/sessions/<id:session_id>/end", "/account/sessions/end-others"}
     # proven in test_jams.py
     covered |= {
         "/jams/new",

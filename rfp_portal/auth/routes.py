@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Response,
+    abort,
+    after_this_request,
     current_app,
     flash,
     make_response,
@@ -28,7 +30,14 @@ from rfp_portal.auth.forms import (
 )
 from rfp_portal.db import get_session
 from rfp_portal.forms import ConfirmForm
-from rfp_portal.models import DAILY_DIGEST, DEFAULT_DELIVERY, TAG_DIGEST, Delivery, NotificationKind
+from rfp_portal.models import (
+    DAILY_DIGEST,
+    DEFAULT_DELIVERY,
+    TAG_DIGEST,
+    Delivery,
+    LoginSession,
+    NotificationKind,
+)
 from rfp_portal.services import tokens
 from rfp_portal.services.accounts import (
     change_email,
@@ -48,9 +57,15 @@ from rfp_portal.services.notifications import (
     settings_of,
 )
 from rfp_portal.services.notifications import unsubscribe as unsubscribe_from
+from rfp_portal.services.sessions import (
+    active_login_sessions,
+    end_login_session,
+    end_login_sessions,
+    start_login_session,
+)
 from rfp_portal.web.context import now
-from rfp_portal.web.extensions import csrf
-from rfp_portal.web.views import perform
+from rfp_portal.web.extensions import csrf, current_login_session
+from rfp_portal.web.views import get_or_404, perform
 
 bp = Blueprint("auth", __name__)
 
@@ -74,10 +89,32 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def start_session(user, *, remember: bool = False) -> None:
-    """Log ``user`` in on a fresh session: nothing from before the log-in carries over."""
+def start_session(user, *, remember: bool = False) -> bool:
+    """Log ``user`` in on a fresh session: nothing from before the log-in carries over, and a
+    log-in session is recorded on the server (the cookies hold its token), so that logging out
+    or ending it from the sessions page ends it for good. The browser gets a device cookie for
+    the account (``limits.set_device_cookie``). False if the session could not be recorded.
+    """
+    done = perform(
+        lambda: start_login_session(
+            get_session(),
+            user=user,
+            user_agent=request.headers.get("User-Agent", ""),
+            now=now(),
+        )
+    )
+    if not done:
+        return False
     flask_session.clear()
     login_user(user, remember=remember)
+    flask_session["_fresh"] = True
+
+    @after_this_request
+    def mark_the_device(response):
+        limits.set_device_cookie(response, user)
+        return response
+
+    return True
 
 
 def _too_many_accounts(limit) -> Response:
@@ -126,6 +163,7 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 @limits.login_per_client
 @limits.login_per_account
+@limits.login_per_device
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), url_for("main.index")))
@@ -147,7 +185,15 @@ def login():
 @login_required
 def logout():
     # CSRFProtect has already checked the token, so nobody can log a person out from elsewhere.
+    record = current_login_session()
+    if record is not None:
+        perform(
+            lambda: end_login_session(
+                get_session(), login_session=record, actor=current_user, now=now()
+            )
+        )
     logout_user()
+    flask_session.clear()
     flash("You are logged out. See you at the next Research Jam!", "success")
     return redirect(url_for("main.index"))
 
@@ -160,15 +206,73 @@ def password():
     if form.validate_on_submit():
         done = perform(
             lambda: change_password(
-                get_session(), user=current_user, current=form.current.data, new=form.password.data
+                get_session(),
+                user=current_user,
+                current=form.current.data,
+                new=form.password.data,
+                now=now(),
+                keep=current_login_session(),  # this browser stays logged in
             ),
             form=form,
         )
         if done:
-            start_session(current_user._get_current_object())  # this device stays logged in
             flash("Your password is changed. You are logged out everywhere else.", "success")
             return redirect(url_for("users.show", username=current_user.username))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+# -- where the person is logged in -------------------------------------------------------------
+
+
+@bp.route("/account/sessions")
+@login_required
+def login_sessions():
+    """Every browser the person is logged in on, and a button to end each."""
+    return render_template(
+        "auth/sessions.html",
+        login_sessions=active_login_sessions(get_session(), user=current_user),
+        current=current_login_session(),
+        form=ConfirmForm(),
+    )
+
+
+@bp.route("/account/sessions/<id:session_id>/end", methods=["POST"])
+@login_required
+def end_login_session_page(session_id: int):
+    """End one of the person's sessions: that browser is logged out at its next request.
+
+    :raise 404: when there is no such session; 403 when it is someone else's.
+    """
+    record = get_or_404(LoginSession, session_id, "There is no such session.")
+    if not record.can_be_ended_by(current_user):
+        abort(403)
+    form = ConfirmForm()
+    if form.validate_on_submit() and perform(
+        lambda: end_login_session(
+            get_session(), login_session=record, actor=current_user, now=now()
+        )
+    ):
+        if record.id == getattr(current_login_session(), "id", None):
+            logout_user()
+            flask_session.clear()
+            flash("You are logged out on this browser.", "success")
+            return redirect(url_for("main.index"))
+        flash(f"That session ({record.device}) is ended.", "success")
+    return redirect(url_for("auth.login_sessions"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_login_sessions():
+    """Log out every other browser the person is logged in on."""
+    form = ConfirmForm()
+    if form.validate_on_submit() and perform(
+        lambda: end_login_sessions(
+            get_session(), user=current_user, now=now(), keep=current_login_session()
+        )
+    ):
+        flash("You are logged out everywhere else.", "success")
+    return redirect(url_for("auth.login_sessions"))
 
 
 # -- a forgotten password ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ with the cache (``rfp_portal.page_cache.state``), since it is no part of the por
 from rfp_portal.models.claim import Claim, ClaimPolicy, ClaimStatus, ProgressUpdate
 from rfp_portal.models.comment import Comment
 from rfp_portal.models.jam import Jam, Presentation
+from rfp_portal.models.login_session import LoginSession
 from rfp_portal.models.moderation import ModerationAction, ModerationKind
 from rfp_portal.models.notification import (
     DAILY_DIGEST,
@@ -33,6 +34,7 @@ __all__ = [
     "TAG_DIGEST",
     "Channel",
     "Delivery",
+    "LoginSession",
     "MessageKind",
     "MessageState",
     "NotificationSetting",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -27,10 +26,6 @@ SCHOLAR_ID_LENGTH = 12  # a Google Scholar profile id, as in citations?user=…
 DISCORD_MAX = 37  # a username (2–32) or an older name#1234
 
 
-def new_session_token() -> str:
-    return secrets.token_hex(16)
-
-
 class Role(enum.StrEnum):
     MEMBER = "member"
     ORGANISER = "organiser"
@@ -49,9 +44,6 @@ class User(UserMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.MEMBER)
     active: Mapped[bool] = mapped_column(default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # Part of every session and remember-me cookie; a new one ends every session at once
-    # (changing the password, deactivation).
-    session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     # The portal mails an address nothing but its confirmation link until it is confirmed.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -77,12 +69,28 @@ class User(UserMixin, Base):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def get_id(self) -> str:
-        """What Flask-Login keeps in the session and the remember-me cookie."""
-        return f"{self.id}:{self.session_token}"
+    # The token of the log-in session (models.LoginSession) this request runs in, set when the
+    # session starts or is loaded; never stored on the row.
+    login_token = None  # str | None; a plain attribute, never a column
 
-    def end_all_sessions(self) -> None:
-        self.session_token = new_session_token()
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember-me cookie: the log-in
+        session's token, which the server can end (a user id alone could never be taken back).
+
+        :raise RuntimeError: when no log-in session was started for this object.
+        """
+        if not self.login_token:
+            raise RuntimeError("log in through services.sessions.start_login_session")
+        return self.login_token
+
+    def __eq__(self, other: object) -> bool:
+        # The same person, whichever session each object was loaded in (UserMixin compares
+        # get_id, which is per log-in).
+        if isinstance(other, User):
+            return self is other or (self.id is not None and self.id == other.id)
+        return NotImplemented
+
+    __hash__ = object.__hash__
 
     @property
     def email_confirmed(self) -> bool:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-
-from flask import Flask
-from flask_login import LoginManager
+from flask import Flask, g, session
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from rfp_portal.db import get_session
+from rfp_portal import clock
+from rfp_portal.db import get_engine, get_session
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -18,19 +17,33 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    """The session's person, if the account is active and its sessions were not ended since."""
-    from rfp_portal.models import User
+def _load_user(token: str):
+    """The person of the log-in session whose token the session or remember-me cookie holds,
+    if that session was not ended (logging out, from the sessions page, a password change,
+    deactivation) and the account is active; else nobody, and the browser's session is cleared
+    (the remember-me cookie too), so a replayed cookie is anonymous from the first request on.
+    """
+    from rfp_portal.services.sessions import find_login_session, seen_statement
 
-    number, _, token = user_id.partition(":")
-    if not number.isdigit() or not token:
+    record = find_login_session(get_session(), token)
+    if record is None:
+        session.clear()
+        session["_remember"] = "clear"  # Flask-Login deletes the remember-me cookie
         return None
-    user = get_session().get(User, int(number))
-    if user is None or not user.is_active:  # deactivation ends sessions
+    g.rfp_login_session = record
+    seen = seen_statement(record, now=clock.now())
+    if seen is not None:
+        # Apart from the request's transaction: a page that only reads still commits nothing.
+        with get_engine().begin() as conn:
+            conn.execute(seen)
+    return record.user
+
+
+def current_login_session():
+    """The log-in session (models.LoginSession) this request runs in, or None."""
+    if not current_user.is_authenticated:
         return None
-    if not hmac.compare_digest(user.session_token.encode(), token.encode()):
-        return None  # the password changed (or the account was deactivated) since
-    return user
+    return g.get("rfp_login_session")
 
 
 def init_app(app: Flask) -> None:
