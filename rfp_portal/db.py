@@ -5,6 +5,7 @@ app context, which rolls back anything left uncommitted.
 """
 
 import enum
+import sqlite3
 from datetime import UTC
 
 import sqlalchemy as sa
@@ -68,18 +69,53 @@ def insert_for(session: Session):
     ]
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> sa.Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout so gunicorn workers share it."""
+#: SQLite's busy timeouts (seconds): a read waits only for the moment a checkpoint or recovery
+#: holds the file (in WAL mode readers never wait for writers); a write waits this long for the
+#: one write lock, then gives up (``is_busy``), so a long writer elsewhere does not tie up every
+#: worker. Settings ``SQLITE_READ_TIMEOUT`` and ``SQLITE_WRITE_TIMEOUT``.
+READ_TIMEOUT = 1.0
+WRITE_TIMEOUT = 3.0
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+
+
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 5,
+    read_timeout: float = READ_TIMEOUT,
+    write_timeout: float = WRITE_TIMEOUT,
+) -> sa.Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and busy timeouts so gunicorn workers share it.
+
+    pysqlite opens a transaction lazily, just before the first INSERT/UPDATE/DELETE (the claims
+    service says BEGIN IMMEDIATE itself): that statement is the one that waits for the write
+    lock, so the connection's busy timeout is raised to ``write_timeout`` just before it and put
+    back to ``read_timeout`` once the connection is outside a transaction again.
+    """
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 15})
+        read_ms, write_ms = int(read_timeout * 1000), int(write_timeout * 1000)
+        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": read_timeout})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
+        def _sqlite_pragmas(dbapi_connection, record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            record.info["busy_ms"] = read_ms
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _busy_timeout(conn, cursor, statement, _parameters, _context, _executemany):
+            dbapi_connection, info = cursor.connection, conn.info
+            if dbapi_connection.in_transaction:
+                return  # inside a write transaction: the lock is held already
+            wanted = write_ms if statement.lstrip()[:16].upper().startswith(_WRITES) else read_ms
+            if info.get("busy_ms") != wanted:
+                dbapi_connection.execute(f"PRAGMA busy_timeout = {wanted}")
+                info["busy_ms"] = wanted
 
         return engine
     return sa.create_engine(
@@ -87,11 +123,27 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> sa.Engin
     )
 
 
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` says the database was busy: SQLite's write lock stayed taken past the
+    busy timeout ("database is locked"), or PostgreSQL's ``lock_timeout`` ran out (55P03)."""
+    if not isinstance(error, sa.exc.OperationalError):
+        return False
+    original = error.orig
+    if isinstance(original, sqlite3.OperationalError):
+        code = getattr(original, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return "locked" in str(original) or "busy" in str(original)
+    return getattr(original, "sqlstate", None) == "55P03"
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(
         app.config["DATABASE_URL"],
         echo=app.config.get("SQL_ECHO", False),
         pool_size=app.config.get("DATABASE_POOL_SIZE", 5),
+        read_timeout=float(app.config.get("SQLITE_READ_TIMEOUT", READ_TIMEOUT)),
+        write_timeout=float(app.config.get("SQLITE_WRITE_TIMEOUT", WRITE_TIMEOUT)),
     )
     app.extensions["rfp_db"] = {"engine": engine, "sessionmaker": sessionmaker(engine)}
     app.teardown_appcontext(close_session)

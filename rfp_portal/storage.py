@@ -11,6 +11,11 @@ has committed (``release``), and ``delete_unreferenced`` takes the exclusive loc
 the database whether anything still refers to the file. The locks are ``flock`` locks, good
 across the processes of one host (on a shared volume, use one whose locks span hosts).
 
+A write that finds the file system full (ENOSPC, EDQUOT, EFBIG) removes its partial file and
+raises ``StorageFull``; ``written`` names the files a request made, so a request that fails
+after storing some (an image stored, its thumbnail not) removes them again
+(``services.plots.discard_written``).
+
 A backup (``rfp_portal.backup``) asks the store for what it needs and never builds a path in
 it: ``pause_deletions`` holds every shard's shared lock while it takes its snapshot,
 ``set_aside`` keeps the snapshot's files in a ``set_aside_folder`` until they are archived;
@@ -20,6 +25,7 @@ it: ``pause_deletions`` holds every shard's shared lock while it takes its snaps
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -38,6 +44,19 @@ INCOMING_PREFIX = ".incoming-"  # put's temporary files, inside a shard
 ASIDE_PREFIX = ".backup-"  # set_aside_folder's folders, at the top of the store
 
 
+#: What a write into a full (or over-quota) file system fails with.
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class StorageFull(Exception):
+    """The store's file system is full: nothing was stored (its partial file is removed)."""
+
+    message = "Storage is full: the image was not saved. Please try again later or tell an admin."
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
 def is_storage_key(name: str) -> bool:
     """Whether ``name`` is a key the store could have made (and so safe as a file name)."""
     return KEY_PATTERN.fullmatch(name) is not None
@@ -51,7 +70,14 @@ class StoredFile(NamedTuple):
 
 class ImageStore(Protocol):
     def put(self, data: bytes, extension: str) -> str:
-        """Store ``data``; return its key (content hash + extension). Idempotent."""
+        """Store ``data``; return its key (content hash + extension). Idempotent.
+
+        :raise StorageFull: when there is no room for it (nothing is left behind).
+        """
+
+    def written(self) -> list[str]:
+        """The keys of the files this request's ``put`` calls made (not those already there),
+        forgotten as they are returned: to remove again if the request fails."""
 
     def get(self, key: str) -> bytes:
         """The bytes stored under ``key``. :raise FileNotFoundError: when there are none."""
@@ -94,6 +120,14 @@ class FileStore:
         return fd
 
     def put(self, data: bytes, extension: str) -> str:
+        try:
+            return self._put(data, extension)
+        except OSError as error:
+            if error.errno in FULL_ERRNOS:
+                raise StorageFull() from error
+            raise
+
+    def _put(self, data: bytes, extension: str) -> str:
         key = f"{hashlib.sha256(data).hexdigest()}.{extension}"
         path = self._path(key)
         held = self._lock(key, fcntl.LOCK_SH)
@@ -106,15 +140,25 @@ class FileStore:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=INCOMING_PREFIX)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                self._write(fh, data)
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if has_app_context():
+            g.setdefault("storage_written", []).append(key)
         return key
+
+    @staticmethod
+    def _write(fh, data: bytes) -> None:
+        """Write ``data`` to the open file and make it durable (the low-level write)."""
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+    def written(self) -> list[str]:
+        return g.pop("storage_written", []) if has_app_context() else []
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()

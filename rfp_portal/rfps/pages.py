@@ -12,7 +12,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from rfp_portal.db import get_session
+from rfp_portal.db import get_session, is_busy
 from rfp_portal.forms import ConfirmForm
 from rfp_portal.forms.rfp_page import (
     ClaimForm,
@@ -114,8 +114,16 @@ def render_rfp_page(
     # here); not a form shown again with its errors, which changes nothing. Before the page's
     # load, since a commit expires what was loaded.
     opening = request.method == "GET" and current_user.is_authenticated
-    if opening and mark_read_for_rfp(session, user=current_user, rfp_id=rfp.id, now=now()):
-        session.commit()
+    if opening:
+        try:
+            if mark_read_for_rfp(session, user=current_user, rfp_id=rfp.id, now=now()):
+                session.commit()
+        except sa.exc.OperationalError as error:
+            if not is_busy(error):
+                raise
+            # Another writer holds the database: the page matters more than marking it read
+            # now (the next opening will).
+            session.rollback()
     session.scalars(
         sa.select(Rfp)
         .where(Rfp.id == rfp.id)

@@ -207,9 +207,11 @@ def commit_with_files(
     refers to: the released ones, or, if the commit failed, the ones it had written.
 
     The one commit of a request that stores images (uploads, sketches, deliveries, deletions).
+    ``written`` adds to what the store says this request wrote (``store.written()``).
 
     :raise: whatever the commit raised, after tidying the files it had written.
     """
+    written = list(dict.fromkeys([*written, *store.written()]))
     try:
         session.commit()
     except Exception:
@@ -219,3 +221,11 @@ def commit_with_files(
         raise
     store.release()
     collect_unreferenced(session, store, list(released))
+
+
+def discard_written(session: Session, store: ImageStore) -> list[str]:
+    """After a failed action (rolled back): remove the files this request wrote that no plot
+    refers to, such as an image whose thumbnail did not fit; return the removed keys."""
+    written = store.written()
+    store.release()
+    return collect_unreferenced(session, store, written) if written else []
