@@ -80,6 +80,7 @@ def create_admin(username: str, email: str, display_name: str, password: str) ->
             display_name=display_name,
             password=password,
             role=Role.ADMIN,
+            may_use_reserved=True,  # the operator's choice: "admin" and "root" are fine here
         )
     except DomainError as error:
         raise click.ClickException(error.message) from error

@@ -48,6 +48,10 @@ def load_secret_key(instance_path: Path) -> str:
 RATE_LIMIT_DEFAULTS = {
     "RATE_LIMIT_LOGIN_PER_CLIENT": "20 per minute; 100 per hour",
     "RATE_LIMIT_LOGIN_PER_ACCOUNT": "5 per minute; 20 per hour",
+    # Failed log-ins from a browser that logged in to the account before (its device cookie):
+    # such a browser is not held back by the per-account limit, so guessing cannot lock its
+    # owner out, but it has a limit of its own.
+    "RATE_LIMIT_LOGIN_PER_DEVICE": "5 per minute; 20 per hour",
     # Accounts created per client (attempts the form refused do not count), and a far higher
     # bound on every registration attempt, for floods and for probing which addresses are taken.
     "RATE_LIMIT_REGISTER_PER_CLIENT": "5 per hour; 20 per day",
@@ -59,6 +63,9 @@ RATE_LIMIT_DEFAULTS = {
     "RATE_LIMIT_RESET_PER_CLIENT": "10 per hour",
     "RATE_LIMIT_RESET_PER_ADDRESS": "3 per hour",
     "RATE_LIMIT_MAIL_PER_ACCOUNT": "5 per hour",
+    # Saves that render Markdown or draw (RFPs, claims, progress, Jams, profiles): costly work.
+    "RATE_LIMIT_WRITE_PER_CLIENT": "30 per minute; 300 per hour",
+    "RATE_LIMIT_WRITE_PER_ACCOUNT": "15 per minute; 150 per hour",
     # Previews save nothing: generous, and apart from uploads, so trying things out stays free.
     "RATE_LIMIT_PREVIEW_PER_CLIENT": "60 per minute; 1200 per hour",
     "RATE_LIMIT_PREVIEW_PER_ACCOUNT": "30 per minute; 600 per hour",
@@ -82,6 +89,10 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "RFPS_PER_PAGE": int(os.environ.get("RFPS_PER_PAGE", 20)),
         "SQL_ECHO": _flag("SQL_ECHO"),
         "DATABASE_POOL_SIZE": int(os.environ.get("DATABASE_POOL_SIZE", 5)),
+        # Seconds SQLite waits for a lock (rfp_portal/db.py): reads briefly, writes a bounded
+        # while; a write still locked out gets its form back with "the portal is busy" (503).
+        "SQLITE_READ_TIMEOUT": float(os.environ.get("SQLITE_READ_TIMEOUT", 1)),
+        "SQLITE_WRITE_TIMEOUT": float(os.environ.get("SQLITE_WRITE_TIMEOUT", 3)),
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", 0)),
         "CLAIM_CHECKIN_DAYS": int(os.environ.get("CLAIM_CHECKIN_DAYS", 21)),
         "CLAIM_EXPIRE_DAYS": int(os.environ.get("CLAIM_EXPIRE_DAYS", 30)),
@@ -117,9 +128,12 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", 2)),
         # Webhooks may post to loopback addresses (and over http there): tests, development.
         "WEBHOOK_ALLOW_LOOPBACK": _flag("WEBHOOK_ALLOW_LOOPBACK"),
-        # Throttling (rfp_portal/limits.py); "memory://" counts per process.
+        # Throttling (rfp_portal/limits.py): counts in a file of the instance folder, shared by
+        # every worker of this host (rfp_portal/limits_store.py); "redis://…" shares them
+        # between hosts, "memory://" keeps them per process.
         "RATELIMIT_ENABLED": not _flag("RATELIMIT_DISABLED"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or f"rfp-sqlite://{instance_path / 'rate_limits.sqlite3'}",
         **{name: os.environ.get(name, default) for name, default in RATE_LIMIT_DEFAULTS.items()},
     }
     settings.update(overrides)

@@ -3,9 +3,16 @@
 Each throttled action has two limits: one per client (its address, as the proxy reports it when
 ``PROXY_COUNT`` is set) and one per account (the person logged in, or for log-in the account
 being tried, so guessing one password from many addresses is slowed too). The numbers come from
-the configuration; ``RATELIMIT_STORAGE_URI`` chooses where counts are kept: ``memory://`` (the
-default) counts per process, ``redis://…`` or ``memcached://…`` share the counts between every
-worker and host.
+the configuration; ``RATELIMIT_STORAGE_URI`` chooses where counts are kept: by default a file
+in the instance folder that every worker of the host shares (``limits_store.py``);
+``redis://…`` or ``memcached://…`` share the counts between hosts too; ``memory://`` counts per
+process.
+
+Log-in is counted by the account tried, however it was named (username or e-mail), and a
+browser that logged in to that account before carries a signed device cookie (OWASP's "Slow
+Down Online Guessing Attacks with Device Cookies"): its attempts skip the per-account limit and
+have one of their own, so nobody can lock a member out of the browsers they use by guessing.
+The per-client limits apply to everyone.
 
 Registration is the exception: nobody is logged in yet, so its two limits are both per client,
 one on accounts created and a far higher one on attempts.
@@ -13,11 +20,18 @@ one on accounts created and a far higher one on attempts.
 
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse_many
+
+from rfp_portal import limits_store  # noqa: F401 - registers the rfp-sqlite:// store
+from rfp_portal.db import get_session
+from rfp_portal.services.accounts import find_user_by_login
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
@@ -31,9 +45,74 @@ def _person() -> str:
     return f"person:{current_user.id}" if current_user.is_authenticated else get_remote_address()
 
 
-def _login_name() -> str:
-    """The account someone is trying to log in to, however it is spelled."""
-    return "login:" + " ".join(request.form.get("login", "").split()).lower()[:254]
+def _typed_login() -> str:
+    return " ".join(request.form.get("login", "").split()).lower()[:254]
+
+
+def _account_tried() -> int | None:
+    """The id of the account the log-in form names (by username or e-mail), or None."""
+    if "rfp_account_tried" not in g:
+        typed = _typed_login()
+        user = find_user_by_login(get_session(), typed) if typed else None
+        g.rfp_account_tried = user.id if user is not None else None
+    return g.rfp_account_tried
+
+
+def _login_account() -> str:
+    """The account someone is trying to log in to, however it is named: its id when there is
+    one (so its username and its address count together), else the text typed."""
+    account = _account_tried()
+    return f"login:account:{account}" if account is not None else "login:" + _typed_login()
+
+
+# -- device cookies ----------------------------------------------------------------------------
+
+DEVICE_COOKIE = "rfp_device"
+DEVICE_COOKIE_DAYS = 365
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="device-cookie")
+
+
+def set_device_cookie(response, user) -> None:
+    """Mark this browser as one ``user`` logged in from: a signed cookie naming the account and
+    a random nonce (the per-device count is kept by the nonce)."""
+    value = _device_serializer().dumps({"u": user.id, "n": secrets.token_urlsafe(16)})
+    config = current_app.config
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
+        httponly=True,
+        secure=config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+    )
+
+
+def _device() -> dict | None:
+    """The valid device cookie this request carries, or None (missing, forged or expired)."""
+    if "rfp_device" not in g:
+        raw = request.cookies.get(DEVICE_COOKIE, "")
+        try:
+            found = _device_serializer().loads(raw, max_age=DEVICE_COOKIE_DAYS * 24 * 3600)
+        except BadSignature:
+            found = None
+        if not (isinstance(found, dict) and isinstance(found.get("n"), str)):
+            found = None
+        g.rfp_device = found
+    return g.rfp_device
+
+
+def _known_device() -> bool:
+    """Whether this log-in comes from a browser that logged in to the account it names."""
+    device = _device()
+    return device is not None and _account_tried() is not None and device["u"] == _account_tried()
+
+
+def _device_key() -> str:
+    device = _device()
+    return "device:" + (device["n"] if device else get_remote_address())
 
 
 def _reset_address() -> str:
@@ -53,7 +132,11 @@ login_per_client = limiter.limit(
 )  # fmt: skip
 login_per_account = limiter.limit(
     _configured("RATE_LIMIT_LOGIN_PER_ACCOUNT"), methods=["POST"], deduct_when=_failed,
-    key_func=_login_name, scope="login-account",
+    key_func=_login_account, scope="login-account", exempt_when=_known_device,
+)  # fmt: skip
+login_per_device = limiter.limit(
+    _configured("RATE_LIMIT_LOGIN_PER_DEVICE"), methods=["POST"], deduct_when=_failed,
+    key_func=_device_key, scope="login-device", exempt_when=lambda: not _known_device(),
 )  # fmt: skip
 
 
@@ -138,21 +221,42 @@ def preview_allowed(cost: int = 1) -> bool:
     A view asks this rather than wearing a decorator, because a throttled preview must answer
     with the person's form and a message, never an error page that loses what they typed.
     """
+    return _within("PREVIEW", "preview", cost)
+
+
+def write_allowed() -> bool:
+    """Count one save that renders Markdown or draws (an RFP, a claim, progress, a Jam, a
+    profile) and say whether the client and the person are within their limits for those.
+
+    ``web.views.perform`` asks this before it runs such a service, so a throttled save comes
+    back as the person's form, everything typed, with ``WRITE_THROTTLED`` (429).
+    """
+    return _within("WRITE", "write", 1)
+
+
+def _within(setting: str, scope: str, cost: int) -> bool:
+    """Count ``cost`` against RATE_LIMIT_<setting>_PER_CLIENT and _PER_ACCOUNT (all or none)."""
     if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
     strategy = limiter.limiter
     checks = [
-        (item, "preview-client", get_remote_address())
-        for item in parse_many(current_app.config["RATE_LIMIT_PREVIEW_PER_CLIENT"])
+        (item, f"{scope}-client", get_remote_address())
+        for item in parse_many(current_app.config[f"RATE_LIMIT_{setting}_PER_CLIENT"])
     ] + [
-        (item, "preview-account", _person())
-        for item in parse_many(current_app.config["RATE_LIMIT_PREVIEW_PER_ACCOUNT"])
+        (item, f"{scope}-account", _person())
+        for item in parse_many(current_app.config[f"RATE_LIMIT_{setting}_PER_ACCOUNT"])
     ]
     if not all(strategy.test(item, scope, key, cost=cost) for item, scope, key in checks):
         return False
     for item, scope, key in checks:
         strategy.hit(item, scope, key, cost=cost)
     return True
+
+
+WRITE_THROTTLED = (
+    "You are saving faster than the portal allows, so this was not saved. Nothing you typed is "
+    "lost: wait a minute and save again."
+)
 
 
 PREVIEW_THROTTLED = (

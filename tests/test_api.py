@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from werkzeug.serving import make_server
 
 from rfp_portal.api.openapi import PATHS
@@ -617,8 +618,19 @@ def api_schema(live_api):
     """The API's own OpenAPI document, as schemathesis reads it from the live server."""
     # A NUL byte is refused (a JSON 400) before the API sees the request, as on every page (see
     # test_a_nul_byte_is_a_400_in_json); the document's strings do not promise to take one.
-    config = schemathesis.Config.from_dict({"generation": {"allow-x00": False}})
+    config = schemathesis.Config.from_dict(
+        {"generation": {"allow-x00": False}, "checks": REJECTING_TOO_LONG}
+    )
     return schemathesis.openapi.from_url(f"{live_api}/api/v1/openapi.json", config=config)
+
+
+# An address past 4,096 characters is refused as 414, as documented: a refusal of negative data
+# like the 4xx schemathesis expects by default.
+REJECTING_TOO_LONG = {
+    "negative_data_rejection": {
+        "expected-statuses": [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "414"]
+    }
+}
 
 
 @pytest.mark.demo_data
@@ -654,15 +666,22 @@ def run_schemathesis(operation, mode: GenerationMode) -> None:
 
 
 @pytest.mark.demo_data
-def test_schemathesis_run_finds_no_broken_promise_either(live_api):
+def test_schemathesis_run_finds_no_broken_promise_either(live_api, tmp_path):
     """The other phases of ``schemathesis run``: the document's examples, coverage (every
     boundary and enum value, each just inside and just outside what is allowed, and methods the
     document does not list) and stateful sequences that follow the links between responses.
     Fuzzing is the test above."""
+    statuses = ", ".join(
+        f'"{s}"' for s in REJECTING_TOO_LONG["negative_data_rejection"]["expected-statuses"]
+    )
+    config_file = tmp_path / "schemathesis.toml"
+    config_file.write_text(f"[checks.negative_data_rejection]\nexpected-statuses = [{statuses}]\n")
     command = [
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(config_file),
         "run",
         f"{live_api}/api/v1/openapi.json",
         "--phases",

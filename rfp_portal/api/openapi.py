@@ -329,6 +329,7 @@ def ok(description: str, schema: Schema) -> Schema:
 
 
 BAD_PARAMETER = error("A parameter has a value this API does not allow; the message says which.")
+TOO_LONG = error("The address (path and query) is longer than the 4,096 characters the API reads.")
 
 PATHS: dict[str, Schema] = {
     "/api/v1/rfps": {
@@ -337,7 +338,11 @@ PATHS: dict[str, Schema] = {
             "tags": ["RFPs"],
             "summary": "Requests for Plot, filtered, searched and sorted like the /rfps listing",
             "parameters": [*RFP_FILTERS, *PAGING],
-            "responses": {"200": ok("A page of RFPs.", ref("RfpPage")), "400": BAD_PARAMETER},
+            "responses": {
+                "200": ok("A page of RFPs.", ref("RfpPage")),
+                "400": BAD_PARAMETER,
+                "414": TOO_LONG,
+            },
         }
     },
     "/api/v1/rfps/{rfp_id}": {
@@ -365,7 +370,11 @@ PATHS: dict[str, Schema] = {
                 ),
                 *PAGING,
             ],
-            "responses": {"200": ok("A page of Jams.", ref("JamPage")), "400": BAD_PARAMETER},
+            "responses": {
+                "200": ok("A page of Jams.", ref("JamPage")),
+                "400": BAD_PARAMETER,
+                "414": TOO_LONG,
+            },
         }
     },
     "/api/v1/jams/{number}": {

@@ -11,15 +11,17 @@ from wtforms.validators import (
 )
 
 from rfp_portal.db import get_session
-from rfp_portal.forms import BaseForm
+from rfp_portal.forms import BaseForm, visible_text
 from rfp_portal.models import DEFAULT_DELIVERY, TAG_DIGEST, Delivery, NotificationKind
 from rfp_portal.models.notification import choices_for
 from rfp_portal.services.accounts import (
     PASSWORD_MAX,
     PASSWORD_MIN,
+    RESERVED_MESSAGE,
     USERNAME_PATTERN,
     email_taken,
     password_problem,
+    username_reserved,
     username_taken,
 )
 
@@ -57,7 +59,7 @@ class RegisterForm(BaseForm):
     )
     display_name = StringField(
         "Display name",
-        validators=[DataRequired("Enter the name people will see."), Length(max=80)],
+        validators=[DataRequired("Enter the name people will see."), Length(max=80), visible_text],
         render_kw={"autocomplete": "name"},
     )
     password = PasswordField(
@@ -86,6 +88,8 @@ class RegisterForm(BaseForm):
     # The service checks these too (another person may register the same name meanwhile); here
     # they are asked with every other field, so one submit reports every problem at once.
     def validate_username(self, field):
+        if username_reserved(field.data or ""):
+            raise ValidationError(RESERVED_MESSAGE)
         if username_taken(get_session(), field.data or ""):
             raise ValidationError("That username is taken. Please choose another.")
 

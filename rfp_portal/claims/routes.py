@@ -1,6 +1,6 @@
 """Claims: claim an RFP, post progress, drop, deliver, accept."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -62,6 +62,7 @@ def create(rfp_id: int):
             ),
             form=form,
             field="note",
+            costly=True,
         )
         if done:
             flash("You are on it! Post progress as you go; the author has been told.", "success")
@@ -90,11 +91,14 @@ def progress(claim_id: int):
                 policy=claim_policy(),
             ),
             form=form,
+            costly=True,
         )
         if done:
             flash("Your update is posted; the check-in clock starts again.", "success")
             return back_to(claim)
-        if done.error.field is None:  # the claim itself refuses (it expired): say so on its page
+        # The claim itself refuses (it expired): say so on its page. A busy portal or a
+        # throttled save is not the claim's answer: the form comes back with the update typed.
+        if done.error.field is None and "unavailable" not in g:
             flash(done.error.message, "error")
             return back_to(claim)
     return render_rfp_page(claim.rfp, progress_forms={claim.id: form}), 422
@@ -149,6 +153,7 @@ def deliver(claim_id: int):
             commit=lambda plot: commit_with_files(
                 session, store, written=[plot.image_key, plot.thumb_key]
             ),
+            costly=True,
         )
         if done:
             flash("Delivered! The author has been told. Thank you for making the plot.", "success")

@@ -11,11 +11,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.form import SUBMIT_METHODS, _Auto
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, ImmutableMultiDict
-from wtforms import StringField, TextAreaField
+from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from rfp_portal.models.plot import ALT_TEXT_MAX, CAPTION_MAX
+from rfp_portal.rendering.plain import clean_block, clean_line, has_visible_character
 from rfp_portal.services import DomainError
 
 FORBIDDEN_CHARACTERS = {"\x00"}
@@ -45,6 +46,15 @@ class BaseForm(FlaskForm):
             return CombinedMultiDict((files, request.form)) if files else request.form
 
     def validate(self, extra_validators=None) -> bool:
+        # What no reader should get: bidi controls and control characters (but a box's line
+        # breaks and tabs) are taken out before any validator sees the text. Passwords are
+        # the person's own business and are left exactly as typed.
+        for field in _all_fields(self):
+            if isinstance(field.data, str) and not isinstance(field, PasswordField):
+                if isinstance(field, TextAreaField):
+                    field.data = clean_block(field.data)
+                elif isinstance(field, StringField):
+                    field.data = clean_line(field.data)
         ok = super().validate(extra_validators)
         for field in _all_fields(self):
             text = field.data if isinstance(field, StringField | TextAreaField) else None
@@ -96,6 +106,13 @@ class BaseForm(FlaskForm):
             field.errors = [*field.errors, str(error)]
         else:
             self.form_errors.append(str(error))
+
+
+def visible_text(form, field) -> None:
+    """A title or a name must show something: not only spaces, invisible characters, or
+    letters that render blank."""
+    if field.data and not has_visible_character(field.data):
+        raise ValidationError("Use at least one visible character.")
 
 
 def http_url(form, field) -> None:

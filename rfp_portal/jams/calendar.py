@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from icalendar import Calendar, Event
 
 from rfp_portal.models import Jam
+from rfp_portal.rendering.plain import printable
 
 PRODUCT_ID = "-//ML Collective Open Collab//RFP Portal//EN"
 
@@ -17,7 +18,13 @@ def _details(jam: Jam, page_url: str) -> str:
         lines.append("Agenda:")
         lines += [f"- {p.rfp.title} ({p.presenter.display_name})" for p in jam.presentations]
     lines.append(f"Details: {page_url}")
-    return "\n\n".join(lines)
+    return printable("\n\n".join(lines))
+
+
+def _summary(jam: Jam) -> str:
+    # RFC 5545 allows no control characters in text, and text stored before the portal
+    # cleaned what people type may hold some.
+    return printable(f"{jam.name}: {jam.title}").replace("\n", " ")
 
 
 def jams_calendar(jams: list[Jam], *, host: str, url_for_jam) -> bytes:
@@ -35,7 +42,7 @@ def jams_calendar(jams: list[Jam], *, host: str, url_for_jam) -> bytes:
         event.add("last-modified", jam.updated_at)
         event.add("dtstart", jam.starts_at)
         event.add("dtend", jam.ends_at)
-        event.add("summary", f"{jam.name}: {jam.title}")
+        event.add("summary", _summary(jam))
         event.add("description", _details(jam, page_url))
         event.add("url", jam.join_url or page_url)
         if jam.join_url:
@@ -48,7 +55,7 @@ def google_calendar_link(jam: Jam, page_url: str) -> str:
     dates = f"{jam.starts_at:%Y%m%dT%H%M%SZ}/{jam.ends_at:%Y%m%dT%H%M%SZ}"
     query = {
         "action": "TEMPLATE",
-        "text": f"{jam.name}: {jam.title}",
+        "text": _summary(jam),
         "dates": dates,
         "details": _details(jam, page_url),
     }

@@ -2,7 +2,7 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from rfp_portal.forms import BaseForm, http_url, small_integer
+from rfp_portal.forms import BaseForm, http_url, small_integer, visible_text
 from rfp_portal.models.jam import COMMUNITY_ZONE, JAM_DESCRIPTION_MAX, JAM_TITLE_MAX, URL_MAX
 
 ZONES = [
@@ -24,7 +24,11 @@ class JamForm(BaseForm):
     )
     title = StringField(
         "Title",
-        validators=[DataRequired("Give the Jam a title."), Length(max=JAM_TITLE_MAX)],
+        validators=[
+            DataRequired("Give the Jam a title."),
+            Length(max=JAM_TITLE_MAX),
+            visible_text,
+        ],
         default="Open Collab Research Jam",
     )
     starts_at = DateTimeLocalField(

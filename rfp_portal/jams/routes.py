@@ -76,6 +76,7 @@ def new():
         done = perform(
             lambda: create_jam(session, organiser=current_user, draft=draft_from(form), now=now()),
             form=form,
+            costly=True,
         )
         if done:
             flash(f"{done.value.name} is scheduled.", "success")
@@ -114,6 +115,7 @@ def edit(number: int):
                 get_session(), jam=jam, organiser=current_user, draft=draft_from(form), now=now()
             ),
             form=form,
+            costly=True,
         )
         if done:
             flash(f"{jam.name} is updated.", "success")

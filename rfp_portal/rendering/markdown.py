@@ -70,12 +70,13 @@ REGION_TAGS = {"div", "span"}  # span where a block may not stand (inside a para
 REGION_LABELS = {"table": "Table", "equation": "Equation"}
 LABEL_MAX = 80
 REGION_ATTRIBUTES = {"class": "scroll", "role": "region", "tabindex": "0"}
-# What people's own HTML may use; everything else they type is shown as text.
-TYPED_TAGS = MARKDOWN_TAGS | MATHML_TAGS
+# What Markdown makes from what people type (its raw HTML is off, so typed tags are text).
+TYPED_TAGS = MARKDOWN_TAGS
 # What a formula's markup may hold (all MathML, since latex2mathml makes any of it).
 FORMULA_TAGS = MATHML_TAGS | TEX_SOURCE_TAGS
-# What rendered HTML may hold: typed tags, and those only the renderer makes.
-ALLOWED_TAGS = TYPED_TAGS | TEX_SOURCE_TAGS | REGION_TAGS
+# What rendered HTML may hold: Markdown's tags, and those only the renderer makes (math,
+# regions).
+ALLOWED_TAGS = TYPED_TAGS | FORMULA_TAGS | REGION_TAGS
 ALLOWED_PROTOCOLS = {"http", "https", "mailto"}
 LANGUAGE_CLASS = re.compile(r"^language-[A-Za-z0-9_+-]{1,30}$")
 
@@ -417,6 +418,11 @@ class _PortalExtension(Extension):
         md.inlinePatterns.register(_BareUrlProcessor(BARE_URL, md), "bare-url", 110)
         md.treeprocessors.register(_ImagesAsLinks(md), "images-as-links", 1)
         md.ESCAPED_CHARS.append("$")
+        # Markdown's own raw HTML is off: a typed tag (<b>, <table>, <math>) is text, escaped
+        # like any other, so every element of the result is one Markdown or the math renderer
+        # made. No allow-list then decides what typed markup survives.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
 
 
 def _markdown(formulas: _Formulas) -> markdown.Markdown:

@@ -2,7 +2,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from rfp_portal.forms import BaseForm, small_integer
+from rfp_portal.forms import BaseForm, small_integer, visible_text
 from rfp_portal.models import Compute, Difficulty
 from rfp_portal.models.rfp import BODY_MAX, SUMMARY_MAX, TITLE_MAX
 from rfp_portal.services.rfps import NEEDS_A_PLOT, RfpDraft, parse_tags
@@ -16,6 +16,7 @@ class RfpForm(BaseForm):
         validators=[
             DataRequired("Give your RFP a title."),
             Length(max=TITLE_MAX, message=f"A title can be at most {TITLE_MAX} characters."),
+            visible_text,
         ],
         description="The question in a few words.",
     )

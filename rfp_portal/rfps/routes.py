@@ -153,6 +153,7 @@ def new():
             ),
             form=form,
             field="no_plot_yet",
+            costly=True,
         )
         if done:
             flash(PUBLISHED_NOW if publish else DRAFT_SAVED, "success")
@@ -188,7 +189,7 @@ def edit(rfp_id: int):
                 )
             return rfp
 
-        done = perform(save, form=form, field="no_plot_yet")
+        done = perform(save, form=form, field="no_plot_yet", costly=True)
         if done:
             if publish:
                 flash(PUBLISHED_NOW, "success")

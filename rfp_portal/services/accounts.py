@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from rfp_portal import clock
-from rfp_portal.models import MessageKind, ModerationKind, Role, User
+from rfp_portal.models import LoginSession, MessageKind, ModerationKind, Role, User
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
 from rfp_portal.services.outbox import queue_email
+from rfp_portal.services.profiles import read_display_name
+from rfp_portal.services.sessions import end_login_sessions
 
 # \Z, not $: "$" would let a trailing newline through and so a second "alice".
 USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,30}\Z"
@@ -61,6 +63,86 @@ def find_user_by_login(session: Session, login: str) -> User | None:
     return session.scalar(sa.select(User).where(column == login))
 
 
+# Names that are also addresses of the portal or sound like someone in charge: a person called
+# "admin" or "api" could pass for the portal itself (and /users/null reads as a bug).
+RESERVED_USERNAMES = frozenset(
+    [
+        "about",
+        "account",
+        "accounts",
+        "admin",
+        "administrator",
+        "admins",
+        "api",
+        "apis",
+        "app",
+        "auth",
+        "billing",
+        "contact",
+        "delete",
+        "edit",
+        "events",
+        "feed",
+        "help",
+        "home",
+        "jam",
+        "jams",
+        "login",
+        "logout",
+        "mail",
+        "me",
+        "moderation",
+        "moderator",
+        "mod",
+        "mods",
+        "new",
+        "none",
+        "notifications",
+        "null",
+        "official",
+        "organiser",
+        "organizer",
+        "outbox",
+        "owner",
+        "password",
+        "portal",
+        "preview",
+        "privacy",
+        "register",
+        "reset",
+        "root",
+        "rfp",
+        "rfps",
+        "search",
+        "security",
+        "settings",
+        "signin",
+        "signout",
+        "signup",
+        "staff",
+        "static",
+        "support",
+        "system",
+        "tags",
+        "terms",
+        "undefined",
+        "unsubscribe",
+        "user",
+        "users",
+        "webhooks",
+        "webmaster",
+        "www",
+        "mlc",
+        "mlcollective",
+    ]
+)
+RESERVED_MESSAGE = "That username is reserved. Please choose another."
+
+
+def username_reserved(username: str) -> bool:
+    return username.lower() in RESERVED_USERNAMES
+
+
 def username_taken(session: Session, username: str) -> bool:
     return session.scalar(sa.select(User.id).where(User.username == username.lower())) is not None
 
@@ -78,13 +160,20 @@ def register_user(
     password: str,
     role: Role = Role.MEMBER,
     now: datetime | None = None,
+    may_use_reserved: bool = False,
 ) -> User:
     """Create an account, and queue the e-mail that confirms its address.
 
-    :raise DomainError: when the username is malformed, or it or the e-mail is already taken.
+    ``may_use_reserved``: the operator making the first admin from the command line may take a
+    reserved name ("admin", "root"); people registering may not.
+
+    :raise DomainError: when the username is malformed or reserved, or it or the e-mail is
+        already taken.
     """
     if not re.match(USERNAME_PATTERN, username):
         raise DomainError("Use 3 to 30 letters, digits, '-' and '_'.", field="username")
+    if username_reserved(username) and not may_use_reserved:
+        raise DomainError(RESERVED_MESSAGE, field="username")
     if username_taken(session, username):
         raise DomainError("That username is taken. Please choose another.", field="username")
     if email_taken(session, email):
@@ -92,7 +181,7 @@ def register_user(
     user = User(
         username=username.lower(),
         email=email.strip().lower(),
-        display_name=display_name.strip(),
+        display_name=read_display_name(display_name),
         role=role,
     )
     problem = password_problem(password, username=username, email=email)
@@ -188,14 +277,23 @@ def reset_password(session: Session, *, user: User, new: str, now: datetime) -> 
     if problem:
         raise DomainError(problem, field="password")
     user.set_password(new)
-    user.end_all_sessions()
+    end_login_sessions(session, user=user, now=now)
     if not user.email_confirmed:
         user.email_confirmed_at = now
     session.flush()
 
 
-def change_password(session: Session, *, user: User, current: str, new: str) -> None:
-    """Set a new password and end every session of the account (the caller logs this one in).
+def change_password(
+    session: Session,
+    *,
+    user: User,
+    current: str,
+    new: str,
+    now: datetime,
+    keep: LoginSession | None = None,
+) -> None:
+    """Set a new password and end every log-in session of the account but ``keep`` (the one
+    the change was made from).
 
     :raise DomainError: when ``current`` is wrong or ``new`` breaks the password rule.
     """
@@ -207,7 +305,7 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
     if user.check_password(new):
         raise DomainError("The new password is the same as the current one.", field="password")
     user.set_password(new)
-    user.end_all_sessions()
+    end_login_sessions(session, user=user, now=now, keep=keep)
     session.flush()
 
 
@@ -250,7 +348,7 @@ def set_account_active(
         raise DomainError("Say why, for the moderation log.", field="reason")
     user.active = active
     user.deactivated_at = None if active else now
-    user.end_all_sessions()
+    end_login_sessions(session, user=user, now=now)
     record(
         session,
         kind=ModerationKind.REACTIVATE_ACCOUNT if active else ModerationKind.DEACTIVATE_ACCOUNT,

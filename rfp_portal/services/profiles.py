@@ -21,6 +21,7 @@ from rfp_portal.models.user import (
     GITHUB_MAX,
     WEBSITE_MAX,
 )
+from rfp_portal.rendering.plain import has_visible_character
 from rfp_portal.services import DomainError
 from rfp_portal.services.text import render_field
 
@@ -58,6 +59,8 @@ def read_display_name(text: str) -> str:
     name = " ".join((text or "").split())
     if not name:
         raise DomainError("Enter the name people will see.", field="display_name")
+    if not has_visible_character(name):
+        raise DomainError("Use at least one visible character.", field="display_name")
     if len(name) > DISPLAY_NAME_MAX or not _control_free(name):
         raise DomainError(
             f"Use at most {DISPLAY_NAME_MAX} characters, on one line.", field="display_name"

@@ -78,6 +78,7 @@ def edit_profile():
         done = perform(
             lambda: update_profile(get_session(), user=current_user, draft=form.to_draft()),
             form=form,
+            costly=True,
         )
         if done:
             flash("Your profile is saved.", "success")

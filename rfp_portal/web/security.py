@@ -18,6 +18,18 @@ def _refuse_nul_in_address():
         abort(400, description="The address contains a character that is not allowed.")
 
 
+# The longest address (path and query) the portal reads. gunicorn's own limit on the request
+# line is set higher (Procfile, README), so a longer address reaches the app and gets the app's
+# answer (JSON under /api/) rather than gunicorn's HTML page.
+ADDRESS_MAX = 4096
+
+
+def _refuse_long_address():
+    environ = request.environ
+    if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > ADDRESS_MAX:
+        abort(414)
+
+
 def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -29,6 +41,7 @@ def _security_headers(response):
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_long_address)
     app.before_request(_refuse_nul_in_address)
     app.after_request(_security_headers)
     if app.config.get("PROXY_COUNT"):
