@@ -1,10 +1,14 @@
 """Research Jams: scheduling, time zones, the calendar feed, presentations, listing badge and filter."""
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import icalendar
 import pytest
 import sqlalchemy as sa
+from werkzeug.http import parse_options_header
 
 from rfp_portal.db import get_session
 from rfp_portal.models import Jam, Presentation, Role
@@ -335,3 +339,35 @@ def test_the_jams_atom_feed_parses_with_the_agenda(organiser, app, make, jam_and
     assert any(title.startswith("Research Jam #") for title in titles)
     assert any("On the agenda" in entry.summary for entry in parsed.entries)
     assert 'type="application/atom+xml"' in organiser.get("/jams").get_data(as_text=True)
+
+
+def test_calendar_uids_are_the_same_through_any_host_name(organiser, app):
+    assert schedule(organiser, number="3", starts_at="2021-08-04T16:00").status_code == 302
+    uids = []
+    for host in ("rfp.example.org", "portal.example.net:8443"):
+        data = other_client(app).get("/jams.ics", headers={"Host": host}).data
+        uids.append([str(e["uid"]) for e in icalendar.Calendar.from_ical(data).walk("VEVENT")])
+    assert uids[0] == uids[1] and len(uids[0]) == 1
+    assert "example" not in uids[0][0]
+
+
+def test_calendar_descriptions_are_plain_text_made_from_the_markdown(organiser, app):
+    description = "Share *small* updates or an [RFP](https://example.org/rfp), with $x^2$.\n\n- one"
+    assert schedule(organiser, number="3", description=description).status_code == 302
+    (event,) = icalendar.Calendar.from_ical(other_client(app).get("/jams.ics").data).walk("VEVENT")
+    text = str(event["description"])
+    assert "Share small updates or an RFP (https://example.org/rfp), with $x^2$." in text
+    assert "- one" in text and "*small*" not in text and "[RFP]" not in text
+    page = other_client(app).get("/jams/3").get_data(as_text=True)
+    link = re.search(r'href="(https://calendar\.google\.com/[^"]+)"', page).group(1)
+    details = parse_qs(urlsplit(html.unescape(link)).query)["details"][0]
+    assert "Share small updates" in details and "*small*" not in details
+
+
+def test_one_jam_downloads_as_a_file_of_its_own(organiser, app):
+    assert schedule(organiser, number="3").status_code == 302
+    response = other_client(app).get("/jams/3.ics")
+    disposition = parse_options_header(response.headers["Content-Disposition"])
+    assert disposition == ("attachment", {"filename": "research-jam-3.ics"})
+    whole = other_client(app).get("/jams.ics")
+    assert parse_options_header(whole.headers["Content-Disposition"])[0] == "inline"

@@ -7,13 +7,18 @@ from urllib.parse import urlencode
 from icalendar import Calendar, Event
 
 from rfp_portal.models import Jam
-from rfp_portal.rendering.plain import printable
+from rfp_portal.rendering.plain import html_to_text, printable
 
 PRODUCT_ID = "-//ML Collective Open Collab//RFP Portal//EN"
+# A UID names the event, not the address it was fetched from: the same Jam through two host
+# names (or after a rename) is one event in a subscriber's calendar, never two.
+UID_DOMAIN = "rfp-portal.mlcollective.org"
 
 
 def _details(jam: Jam, page_url: str) -> str:
-    lines = [jam.description_md] if jam.description_md else []
+    # Calendars show no markup: the description as a reader sees it, never its Markdown.
+    description = html_to_text(jam.description_html)
+    lines = [description] if description else []
     if jam.presentations:
         lines.append("Agenda:")
         lines += [f"- {p.rfp.title} ({p.presenter.display_name})" for p in jam.presentations]
@@ -27,8 +32,9 @@ def _summary(jam: Jam) -> str:
     return printable(f"{jam.name}: {jam.title}").replace("\n", " ")
 
 
-def jams_calendar(jams: list[Jam], *, host: str, url_for_jam) -> bytes:
-    """An iCalendar feed: stable UIDs (from the Jam's id), DTSTAMP, times in UTC, text escaped."""
+def jams_calendar(jams: list[Jam], *, url_for_jam) -> bytes:
+    """An iCalendar feed: stable UIDs (from the Jam's id, the same through any host name),
+    DTSTAMP, times in UTC, plain text escaped."""
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
@@ -37,7 +43,7 @@ def jams_calendar(jams: list[Jam], *, host: str, url_for_jam) -> bytes:
     for jam in jams:
         page_url = url_for_jam(jam)
         event = Event()
-        event.add("uid", f"research-jam-{jam.id}@{host}")
+        event.add("uid", f"research-jam-{jam.id}@{UID_DOMAIN}")
         event.add("dtstamp", jam.updated_at)
         event.add("last-modified", jam.updated_at)
         event.add("dtstart", jam.starts_at)

@@ -1,7 +1,7 @@
 """Research Jams: list, schedule, show (with the agenda), calendar; presentations of RFPs."""
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from rfp_portal.db import get_session
@@ -125,21 +125,24 @@ def edit(number: int):
     ), 422 if form.is_submitted() else 200
 
 
-def _calendar(jams) -> Response:
+def _calendar(jams, *, filename: str, download: bool = False) -> Response:
+    """The Jams as iCalendar: the subscribable feed inline, one Jam as a file to download."""
     body = jams_calendar(
         jams,
-        host=request.host.split(":")[0],
         url_for_jam=lambda jam: url_for("jams.show", number=jam.number, _external=True),
     )
     response = Response(body, content_type="text/calendar; charset=utf-8")
-    response.headers["Content-Disposition"] = "inline; filename=research-jams.ics"
+    response.headers.set(
+        "Content-Disposition", "attachment" if download else "inline", filename=filename
+    )
     return response
 
 
 @bp.route("/jams.ics")
 def calendar():
     return _calendar(
-        get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*with_agenda())).all()
+        get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*with_agenda())).all(),
+        filename="research-jams.ics",
     )
 
 
@@ -162,7 +165,7 @@ def feed():
 
 @bp.route("/jams/<int:number>.ics")
 def jam_calendar(number: int):
-    return _calendar([load_jam(number)])
+    return _calendar([load_jam(number)], filename=f"research-jam-{number}.ics", download=True)
 
 
 @bp.route("/rfps/<id:rfp_id>/presentations", methods=["POST"])
