@@ -489,6 +489,28 @@ class Web:
         return self.post("/logout", form_url="/")
 
 
+@contextmanager
+def throttling_app(database_url: str, tmp_path: Path, **limits: str) -> Iterator[Flask]:
+    """An app with throttling on (the other tests turn it off), counting in memory, with
+    ``limits`` (RATE_LIMIT_… settings) in place of the defaults."""
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "TESTING": True,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            **limits,
+        }
+    )
+    share_compiled_templates(app)
+    try:
+        yield app
+    finally:
+        app.extensions["rfp_db"]["engine"].dispose()
+
+
 @pytest.fixture
 def web(app) -> Web:
     return Web(app.test_client())

@@ -14,7 +14,7 @@ from rfp_portal.db import get_session
 from rfp_portal.models import Claim, Jam, Rfp, Role, User
 from rfp_portal.rendering.markdown import render_markdown
 from rfp_portal.services.jams import JamDraft, create_jam
-from tests.conftest import PASSWORD, Web
+from tests.conftest import PASSWORD, Web, throttling_app
 
 BROKEN_HOST = "https://[::1"  # urlsplit raises ValueError on it
 
@@ -250,23 +250,8 @@ def test_typed_math_never_reaches_a_page_as_an_element(app, web, make):
 
 @pytest.fixture
 def throttled_app(database_url, tmp_path):
-    from rfp_portal import create_app
-    from tests.conftest import share_compiled_templates
-
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "TESTING": True,
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "RATE_LIMIT_WRITE_PER_ACCOUNT": "2 per minute",
-        }
-    )
-    share_compiled_templates(app)
-    yield app
-    app.extensions["rfp_db"]["engine"].dispose()
+    with throttling_app(database_url, tmp_path, RATE_LIMIT_WRITE_PER_ACCOUNT="2 per minute") as app:
+        yield app
 
 
 def test_saves_that_render_markdown_are_throttled_and_keep_the_form(throttled_app):

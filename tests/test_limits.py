@@ -6,7 +6,7 @@ import pytest
 
 from rfp_portal import create_app
 from rfp_portal.plots import routes as plot_routes
-from tests.conftest import Web, share_compiled_templates
+from tests.conftest import Web, throttling_app
 from tests.images import png
 from tests.test_plots import upload
 
@@ -27,20 +27,8 @@ LIMITS = {
 @pytest.fixture
 def app(database_url, tmp_path):
     """The app with throttling on (the other tests turn it off) and small limits."""
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "TESTING": True,
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            **LIMITS,
-        }
-    )
-    share_compiled_templates(app)
-    yield app
-    app.extensions["rfp_db"]["engine"].dispose()
+    with throttling_app(database_url, tmp_path, **LIMITS) as app:
+        yield app
 
 
 @pytest.fixture

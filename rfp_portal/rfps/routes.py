@@ -48,7 +48,7 @@ from rfp_portal.services.rfps import (
 from rfp_portal.services.wants import set_want
 from rfp_portal.storage import get_store
 from rfp_portal.web.context import claim_policy, now
-from rfp_portal.web.preview import rendered_previews
+from rfp_portal.web.preview import only_markdown_errors, rendered_previews
 from rfp_portal.web.views import one_or_404, perform
 
 bp = Blueprint("rfps", __name__)
@@ -203,11 +203,9 @@ def _form_page(form: RfpForm, *, rfp: Rfp | None):
     """The RFP form, with its errors (422) or the preview the person asked for."""
     previews = {}
     if form.preview.data:
-        # A preview needs only the Markdown: what saving needs is asked when saving.
+        # The form is already checked (with its own rules for drafts), so no preview_form.
         markdown = ["big_picture", "first_plot"]
-        for field in form:
-            if field.name not in markdown and field.name != "csrf_token":
-                field.errors = []
+        only_markdown_errors(form, markdown)
         previews = rendered_previews(form, markdown)
     status = 422 if form.error_list() else 200
     return render_template("rfps/form.html", form=form, rfp=rfp, previews=previews), status

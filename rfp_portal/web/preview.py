@@ -54,7 +54,13 @@ def preview_form(form, names: list[str]) -> dict[str, Markup]:
     Markdown boxes) and render ``names``. What other fields lack is for saving, not for a
     preview, so their errors are not shown yet."""
     form.validate_on_submit()
+    only_markdown_errors(form, names)
+    return rendered_previews(form, names)
+
+
+def only_markdown_errors(form, names: list[str]) -> None:
+    """Forget the errors of every field but the Markdown boxes ``names`` (and the CSRF token):
+    what saving needs is asked when saving, not when previewing."""
     for field in form:
         if field.name not in names and field.name != "csrf_token":
             field.errors = []
-    return rendered_previews(form, names)
