@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from rfp_portal.auth.routes import bp as auth_bp
     from rfp_portal.claims.routes import bp as claims_bp
     from rfp_portal.comments.routes import bp as comments_bp
+    from rfp_portal.events.routes import bp as events_bp
     from rfp_portal.jams.routes import bp as jams_bp
     from rfp_portal.main.routes import bp as main_bp
     from rfp_portal.plots.routes import bp as plots_bp
@@ -71,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         claims_bp,
         comments_bp,
         jams_bp,
+        events_bp,
         users_bp,
         admin_bp,
         api_bp,

@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session
 
 from rfp_portal import clock, search
 from rfp_portal.db import Base
-from rfp_portal.models import Compute, Difficulty, OutboxMessage, Plot, Role, User
+from rfp_portal.models import (
+    Compute,
+    Difficulty,
+    OutboxMessage,
+    Plot,
+    Role,
+    SeriesKind,
+    SlotKind,
+    User,
+)
 from rfp_portal.services.accounts import register_user
 from rfp_portal.services.plots import add_example_plot, add_sketch
 from rfp_portal.services.profiles import ProfileDraft, update_profile
@@ -415,6 +424,7 @@ def load(session: Session, store: ImageStore) -> str:
             )
     session.flush()
     jams = _load_jams(session, people, rfps, now)
+    events = _load_events(session, people, now)
     claims, comments = _load_claims_and_comments(session, store, people, rfps, now)
     # "I want this plot too": a few people on most open RFPs, so "most wanted" has something.
     for index, rfp in enumerate(rfps):
@@ -426,14 +436,14 @@ def load(session: Session, store: ImageStore) -> str:
     plots = session.scalar(sa.select(sa.func.count()).select_from(Plot))
     return (
         f"{len(PEOPLE)} people (password {DEMO_PASSWORD!r}), {len(RFPS)} RFPs, {plots} plots, "
-        f"{claims} claims, {comments} comments, {jams} Research Jams"
+        f"{claims} claims, {comments} comments, {jams} Research Jams, {events} other events"
     )
 
 
 # The community page's Research Jams: Wednesdays, 4 pm Pacific.
 COMMUNITY_JAMS = [(1, date(2021, 3, 31)), (2, date(2021, 6, 2)), (3, date(2021, 8, 4))]
-# Which RFP (by index in RFPS) was presented at which Jam; None is the upcoming one.
-PRESENTED = [(4, 1), (0, 2), (3, 3), (1, 3), (2, None)]
+# Which RFP (by index in RFPS) was presented at which Jam (the upcoming one's come from slots).
+PRESENTED = [(4, 1), (0, 2), (3, 3), (1, 3)]
 
 
 def _load_jams(session, people, rfps, now) -> int:
@@ -457,6 +467,10 @@ def _load_jams(session, people, rfps, now) -> int:
             duration_minutes=90,
             join_url="https://mlcollective.org/community/",
             description=description,
+            # The upcoming Jam takes offers of slots until two days before.
+            offers_close=datetime.combine(day - timedelta(days=2), time(16, 0))
+            if number == 4
+            else None,
         )
         jams[number] = create_jam(session, organiser=host, draft=draft, now=now)
     for index, number in PRESENTED:
@@ -471,10 +485,150 @@ def _load_jams(session, people, rfps, now) -> int:
             recording_url=None,
             now=now,
         )
-        if number:  # presented in 2021: the RFP dates from just before its Jam
-            rfp.created_at = rfp.updated_at = jam.starts_at - timedelta(days=6)
+        # presented in 2021: the RFP dates from just before its Jam
+        rfp.created_at = rfp.updated_at = jam.starts_at - timedelta(days=6)
+    _load_agenda(session, people, rfps, jams[4], now)
     session.flush()
     return len(jams)
+
+
+def _load_agenda(session, people, rfps, jam, now) -> None:
+    """The upcoming Jam's agenda: two slots accepted (an RFP, then an update), one offer waiting."""
+    from rfp_portal.services.agenda import SlotOffer, accept_slot, offer_slot
+
+    host = people["jamhost"]
+    rfp = rfps[2]
+    offers = [
+        (rfp.author, SlotOffer(kind=SlotKind.RFP, minutes=20, rfp=rfp), True),
+        (
+            people["maria"],
+            SlotOffer(
+                kind=SlotKind.UPDATE,
+                minutes=10,
+                title="Grokking on modular addition: first curves",
+                line="Train and test accuracy over 50k steps for three weight decays.",
+                link_url="https://github.com/mlcollective",
+            ),
+            True,
+        ),
+        (
+            people["sam"],
+            SlotOffer(
+                kind=SlotKind.UPDATE,
+                minutes=5,
+                title="Looking for a partner on loss-landscape plots",
+                line="I have the code for 1-D interpolations and would love a second pair of eyes.",
+            ),
+            False,
+        ),
+    ]
+    for person, offer, accepted in offers:
+        slot = offer_slot(session, jam=jam, person=person, offer=offer, now=now)
+        if accepted:
+            session.refresh(jam, ["slots"])
+            accept_slot(session, slot=slot, organiser=host, now=now)
+
+
+# The community page's other series (times as it gives them: Sundays 10 am Pacific for the
+# OpenClubHouse). It names the ICLR 2021 social's day (Thursday 6 May) but not its hour, and the
+# NeurIPS 2020 social's neither: those hours are the demo's own, said so in their descriptions.
+CLUBHOUSE_DAYS = [
+    date(2021, 3, 14),
+    date(2021, 4, 11),
+    date(2021, 5, 9),
+    date(2021, 6, 6),
+    date(2021, 8, 1),
+]
+CLUBHOUSE_DESCRIPTION = (
+    "It's just people sitting around and talking like in ClubHouse but you don't need an iPhone "
+    "or an invite. You can also easily type your comments and share links at the accompanying "
+    "text channel."
+)
+SOCIALS_DESCRIPTION = (
+    "A social on Open Collaboration in ML Research. Open Collaboration Socials at major ML conferences: a panel on the importance of "
+    "collaboration, an icebreaker that matches people at random to meet and greet, and a hangout "
+    "with focused topics led by pioneers of the field."
+)
+SOCIALS = [
+    # (title, conference, conference page, local start in Pacific time, minutes, note)
+    (
+        "NeurIPS 2020 Social",
+        "NeurIPS 2020",
+        "https://neurips.cc/Conferences/2020",
+        datetime(2020, 12, 9, 9, 0),
+        120,
+        "Our inaugural social. The community page gives no date for it; the demo shows it on a "
+        "day of the conference.",
+    ),
+    (
+        "ICLR 2021 Social",
+        "ICLR 2021",
+        "https://iclr.cc/Conferences/2021",
+        datetime(2021, 5, 6, 9, 0),
+        120,
+        "Thursday 6 May, as the community page says; its hour here is the demo's own.",
+    ),
+]
+
+
+def _load_events(session, people, now) -> int:
+    """MLC OpenClubHouse #1–#5 and the two conference socials, from the community page."""
+    from rfp_portal.services.events import (
+        EventDraft,
+        SeriesDraft,
+        add_series,
+        create_event,
+    )
+
+    host = people["jamhost"]
+    clubhouse = add_series(
+        session,
+        draft=SeriesDraft(
+            name="MLC OpenClubHouse",
+            slug="openclubhouse",
+            kind=SeriesKind.NUMBERED,
+            description=CLUBHOUSE_DESCRIPTION,
+        ),
+        now=now,
+    )
+    socials = add_series(
+        session,
+        draft=SeriesDraft(
+            name="Conference socials",
+            slug="socials",
+            kind=SeriesKind.NAMED,
+            description=SOCIALS_DESCRIPTION,
+        ),
+        now=now,
+    )
+    count = 0
+    for number, day in enumerate(CLUBHOUSE_DAYS, start=1):
+        draft = EventDraft(
+            number=number,
+            title="Sunday hangout",
+            local_start=datetime.combine(day, time(10, 0)),
+            timezone="America/Los_Angeles",
+            duration_minutes=60,
+            join_url="https://mlcollective.org/community/",
+            description=CLUBHOUSE_DESCRIPTION,
+        )
+        create_event(session, organiser=host, series=clubhouse, draft=draft, now=now)
+        count += 1
+    for title, conference, page, start, minutes, note in SOCIALS:
+        draft = EventDraft(
+            number=None,
+            title=title,
+            conference=conference,
+            link_url=page,
+            local_start=start,
+            timezone="America/Los_Angeles",
+            duration_minutes=minutes,
+            join_url=None,
+            description=f"{SOCIALS_DESCRIPTION}\n\n{note}",
+        )
+        create_event(session, organiser=host, series=socials, draft=draft, now=now)
+        count += 1
+    return count
 
 
 RESULT_SPECS = {

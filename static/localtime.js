@@ -12,6 +12,10 @@
     weekday: "short", year: "numeric", month: "short", day: "numeric",
     hour: "2-digit", minute: "2-digit", timeZoneName: "short"
   });
+  // A slot on a Jam's agenda: the Jam's date is beside it, so the day and the clock suffice.
+  var clock = new Intl.DateTimeFormat(undefined, {
+    weekday: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
   var dateOnly = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
   var MINUTE = 60 * 1000, HOUR = 60 * MINUTE, DAY = 24 * HOUR;
 
@@ -43,6 +47,11 @@
     var moment = new Date(element.getAttribute("datetime"));
     if (isNaN(moment.getTime())) { continue; }
     var original = element.textContent;
+    if (element.classList.contains("slot-time")) {
+      element.textContent = clock.format(moment);
+      element.setAttribute("title", "Announced as " + original);
+      continue;
+    }
     element.textContent = exact.format(moment);
     if (element.hasAttribute("data-announced")) {
       // A Jam: keep the time the community announced beside the reader's own.

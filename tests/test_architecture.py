@@ -19,6 +19,7 @@ BLUEPRINTS = {
     "auth",
     "claims",
     "comments",
+    "events",
     "jams",
     "main",
     "plots",

@@ -69,6 +69,9 @@ from rfp_portal.models import (
     PlotKind,
     RfpState,
     Role,
+    SeriesKind,
+    SlotKind,
+    SlotState,
     User,
     Webhook,
     WebhookFormat,
@@ -77,8 +80,10 @@ from rfp_portal.rendering.images import process_upload
 from rfp_portal.services import claims as claim_services
 from rfp_portal.services import plots as plot_services
 from rfp_portal.services import tokens
+from rfp_portal.services.agenda import SlotOffer, accept_slot, offer_slot
 from rfp_portal.services.claims import claim_rfp, deliver_result, post_progress
 from rfp_portal.services.comments import post_comment
+from rfp_portal.services.events import EventDraft, SeriesDraft, add_series, create_event
 from rfp_portal.services.jams import JamDraft, create_jam, link_to_jam
 from rfp_portal.services.notifications import notify
 from rfp_portal.services.plots import add_example_plot
@@ -371,6 +376,42 @@ def build_scene(app, processed) -> Scene:
             recording_url=None,
             now=moment,
         )
+        # the author offers Jam #1 three small updates; an organiser put two on the agenda
+        slots = [
+            offer_slot(
+                session,
+                jam=jam,
+                person=author,
+                offer=SlotOffer(
+                    kind=SlotKind.UPDATE, minutes=10, title=f"Update {n}", line="A line."
+                ),
+                now=moment,
+            )
+            for n in (1, 2, 3)
+        ]
+        session.refresh(jam, ["slots"])
+        for slot in slots[1:]:
+            accept_slot(session, slot=slot, organiser=people["organiser"], now=moment)
+        series = add_series(
+            session,
+            draft=SeriesDraft(name="Club", slug="club", kind=SeriesKind.NUMBERED, description=""),
+            now=moment,
+        )
+        event = create_event(
+            session,
+            organiser=people["organiser"],
+            series=series,
+            draft=EventDraft(
+                number=1,
+                title="Hangout",
+                local_start=datetime(2030, 6, 9, 10, 0),
+                timezone="America/Los_Angeles",
+                duration_minutes=60,
+                join_url=None,
+                description="",
+            ),
+            now=moment,
+        )
         # everyone has something unread (the author and the claimant already do)
         notify(
             session,
@@ -433,6 +474,12 @@ def build_scene(app, processed) -> Scene:
             "free_jam": free_jam.number,
             "free_jam_id": free_jam.id,
             "new_jam": 3,
+            "jam_id": jam.id,
+            "offer": slots[0].id,
+            "slot": slots[1].id,
+            "slot2": slots[2].id,
+            "series": series.slug,
+            "event": event.slug,
             "presentation": presentation.id,
             "webhook": webhook.id,
             "message": failed.id,
@@ -663,6 +710,52 @@ def jam_unlinked(d: Done) -> None:
     assert d.after.row("presentations", d.ids["presentation"]) is None
 
 
+def slot_offered(d: Done) -> None:
+    slot = d.added("agenda_slots", jam_id=d.ids["jam_id"], offered_by_id=d.person_id)
+    assert slot["state"] is SlotState.OFFERED and slot["title"] == "My small update"
+
+
+def slot_withdrawn(d: Done) -> None:
+    assert d.after.row("agenda_slots", d.ids["offer"]) is None
+
+
+def slot_accepted(d: Done) -> None:
+    slot = d.after.row("agenda_slots", d.ids["offer"])
+    assert slot["state"] is SlotState.ACCEPTED and slot["start_offset_minutes"] == 20
+
+
+def slot_declined(d: Done) -> None:
+    slot = d.after.row("agenda_slots", d.ids["offer"])
+    assert slot["state"] is SlotState.DECLINED and slot["decline_reason"] == "The Jam is full."
+
+
+def slot_moved(d: Done) -> None:
+    first, second = (d.after.row("agenda_slots", d.ids[key]) for key in ("slot", "slot2"))
+    assert second["position"] < first["position"]
+    assert second["start_offset_minutes"] == 0 and first["start_offset_minutes"] == 10
+
+
+def slot_timed(d: Done) -> None:
+    assert d.after.row("agenda_slots", d.ids["slot2"])["start_offset_minutes"] == 45
+
+
+def slot_materials_added(d: Done) -> None:
+    assert d.after.row("agenda_slots", d.ids["slot"])["slides_url"] == "https://example.org/s"
+
+
+def series_added(d: Done) -> None:
+    d.added("event_series", slug="socials")
+
+
+def event_added(d: Done) -> None:
+    d.added("events", number=2, slug="2")
+
+
+def event_edited(d: Done) -> None:
+    event = d.after.rows("events", slug=d.ids["event"])[0]
+    assert event["title"] == "A renamed hangout"
+
+
 def plot_added(d: Done) -> None:
     d.added("plots", rfp_id=d.ids["rfp"], kind=PlotKind.EXAMPLE, created_by_id=d.person_id)
 
@@ -767,6 +860,14 @@ JAM_FORM = {
     "join_url": "",
     "description": "",
 }
+EVENT_FORM = {
+    "title": "A renamed hangout",
+    "starts_at": "2030-07-07T10:00",
+    "timezone": "America/Los_Angeles",
+    "duration_minutes": "60",
+    "join_url": "",
+    "description": "",
+}
 PLOT_TEXT = {"caption": "A new caption", "alt_text": "Loss falls with steps."}
 PASSWORD_FORM = {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
 
@@ -825,6 +926,7 @@ MATRIX: list[Row] = [
     # the JSON API: read-only and public
     Row("api.jam", "GET", "/api/v1/jams/{jam}", everyone(PAGE)),
     Row("api.jams", "GET", "/api/v1/jams", everyone(PAGE)),
+    Row("api.events", "GET", "/api/v1/events", everyone(PAGE)),
     Row("api.openapi", "GET", "/api/v1/openapi.json", everyone(PAGE)),
     Row("api.rfp", "GET", "/api/v1/rfps/{rfp}", everyone(PAGE)),
     Row("api.rfps", "GET", "/api/v1/rfps", everyone(PAGE)),
@@ -1107,6 +1209,111 @@ MATRIX: list[Row] = [
         check=jam_created,
     ),
     Row("jams.show", "GET", "/jams/{jam}", everyone(PAGE)),
+    # Jam agendas: any member offers a slot; the offerer withdraws it; organisers decide, order
+    # and time; the presenter (or an organiser) adds slides and a recording.
+    Row(
+        "jams.offer",
+        "POST",
+        "/jams/{jam}/slots",
+        logged_in(DONE),
+        data=lambda ids: {
+            "kind": "update",
+            "title": "My small update",
+            "line": "What I tried this week.",
+            "minutes": "5",
+            "offered_by_id": str(ids["member_id"]),  # not a field: the person logged in offers
+        },
+        check=slot_offered,
+    ),
+    Row(
+        "jams.withdraw_slot",
+        "POST",
+        "/slots/{offer}/withdraw",
+        owner_only(DONE),
+        data=no_data,
+        check=slot_withdrawn,
+    ),
+    Row(
+        "jams.accept_slot",
+        "POST",
+        "/slots/{offer}/accept",
+        organisers(DONE),
+        data=no_data,
+        check=slot_accepted,
+    ),
+    Row(
+        "jams.decline_slot",
+        "POST",
+        "/slots/{offer}/decline",
+        organisers(DONE),
+        data=lambda ids: {f"decline-{ids['offer']}-reason": "The Jam is full."},
+        check=slot_declined,
+    ),
+    Row(
+        "jams.move_slot",
+        "POST",
+        "/slots/{slot2}/move",
+        organisers(DONE),
+        data=lambda ids: {"direction": "up"},
+        check=slot_moved,
+    ),
+    Row(
+        "jams.time_slot",
+        "POST",
+        "/slots/{slot2}/time",
+        organisers(DONE),
+        data=lambda ids: {f"time-{ids['slot2']}-start": "16:45"},
+        check=slot_timed,
+    ),
+    Row(
+        "jams.slot_materials",
+        "POST",
+        "/slots/{slot}/materials",
+        managers(DONE),
+        data=lambda ids: {
+            f"materials-{ids['slot']}-slides_url": "https://example.org/s",
+            f"materials-{ids['slot']}-recording_url": "",
+        },
+        check=slot_materials_added,
+    ),
+    # the calendar: everyone reads it; admins add series, organisers schedule their events
+    Row("events.index", "GET", "/events", everyone(PAGE)),
+    Row("events.calendar", "GET", "/events.ics", everyone(PAGE)),
+    Row("events.series", "GET", "/events/{series}", everyone(PAGE)),
+    Row("events.show", "GET", "/events/{series}/{event}", everyone(PAGE)),
+    Row("events.event_calendar", "GET", "/events/{series}/{event}.ics", everyone(PAGE)),
+    Row("events.new_series", "GET", "/events/new-series", admins(PAGE)),
+    Row(
+        "events.new_series",
+        "POST",
+        "/events/new-series",
+        admins(DONE),
+        data=lambda ids: {
+            "name": "Conference socials",
+            "slug": "socials",
+            "kind": "named",
+            "description": "",
+        },
+        check=series_added,
+    ),
+    Row("events.new", "GET", "/events/{series}/new", organisers(PAGE)),
+    Row(
+        "events.new",
+        "POST",
+        "/events/{series}/new",
+        organisers(DONE),
+        data=lambda ids: {**EVENT_FORM, "number": "2"},
+        check=event_added,
+    ),
+    Row("events.edit", "GET", "/events/{series}/{event}/edit", organisers(PAGE)),
+    Row(
+        "events.edit",
+        "POST",
+        "/events/{series}/{event}/edit",
+        organisers(DONE),
+        data=lambda ids: {**EVENT_FORM, "number": "1"},
+        check=event_edited,
+    ),
     Row(
         "jams.unlink",
         "POST",
@@ -1679,6 +1886,10 @@ CACHEABLE_PAGES = [
     ("/api/v1/rfps/{rfp}", POISONED_BY_HOST),
     ("/api/v1/jams", POISONED_BY_HOST),
     ("/api/v1/jams/{jam}", POISONED_BY_HOST),
+    ("/events", ""),
+    ("/events/{series}", ""),
+    ("/events/{series}/{event}", POISONED_BY_HOST),  # the Google Calendar link's details
+    ("/api/v1/events", POISONED_BY_HOST),
 ]
 
 

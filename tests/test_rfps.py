@@ -464,6 +464,19 @@ def test_the_write_route_lists_cover_every_post_route(app):
         "/rfps/<id:rfp_id>/presentations",
         "/presentations/<id:presentation_id>/delete",
     }
+    # proven in test_agenda.py, test_events.py and the authorisation matrix
+    covered |= {
+        "/jams/<int:number>/slots",
+        "/slots/<id:slot_id>/withdraw",
+        "/slots/<id:slot_id>/accept",
+        "/slots/<id:slot_id>/decline",
+        "/slots/<id:slot_id>/move",
+        "/slots/<id:slot_id>/time",
+        "/slots/<id:slot_id>/materials",
+        "/events/new-series",
+        "/events/<series>/new",
+        "/events/<series>/<key>/edit",
+    }
     # proven in test_plots.py (plot_write_routes)
     covered |= {
         "/rfps/<id:rfp_id>/plots",

@@ -12,7 +12,8 @@ import copy
 from typing import Any
 
 from rfp_portal.api import params
-from rfp_portal.models import PlotKind
+from rfp_portal.models import PlotKind, SlotKind
+from rfp_portal.models.event import RESEARCH_JAM, SERIES_SLUG_MAX
 from rfp_portal.models.plot import ALT_TEXT_MAX, CAPTION_MAX
 from rfp_portal.models.rfp import PUBLISHED, SUMMARY_MAX, TAG_MAX, TITLE_MAX
 from rfp_portal.pagination import MAX_PAGE
@@ -204,12 +205,73 @@ SCHEMAS["JamPresentation"] = obj(
         "recording_url": nullable(LINK),
     },
 )
+SCHEMAS["AgendaSlot"] = obj(
+    "A slot on a Research Jam's agenda: an RFP presented, or a small update. Only accepted slots "
+    "are listed, in the order they are held.",
+    {
+        "position": {"type": "integer", "minimum": 0, "description": "Its place, from 0."},
+        "kind": {"type": "string", "enum": [k.value for k in SlotKind]},
+        "title": text(
+            "The update's title, or the RFP's; an RFP not yet published is called "
+            "“An RFP (to be published)”."
+        ),
+        "line": nullable(text("What an update is about, in a line; null for an RFP.")),
+        "link_url": nullable(LINK),
+        "minutes": {"type": "integer", "minimum": 1},
+        "starts_at": nullable(TIME),
+        "ends_at": nullable(TIME),
+        "presenter": ref("Person"),
+        "rfp": nullable(
+            obj(
+                "The RFP presented; null for an update, and for an RFP not yet published.",
+                {
+                    "id": {**ID, "description": "The RFP's id."},
+                    "url": {**URL, "description": "The RFP's page."},
+                    "api_url": {**URL, "description": "The RFP in this API."},
+                },
+            )
+        ),
+        "slides_url": nullable(LINK),
+        "recording_url": nullable(LINK),
+    },
+)
 SCHEMAS["JamDetail"] = obj(
     "A Research Jam with its description and agenda.",
     {
         **JAM_SUMMARY_PROPERTIES,
         "description": ref("Markdown"),
         "presentations": {"type": "array", "items": ref("JamPresentation")},
+        "agenda": {"type": "array", "items": ref("AgendaSlot")},
+    },
+)
+SERIES_SLUG = text(
+    "A series' address: research-jam for the Research Jams, e.g. openclubhouse for another.",
+    minLength=1,
+    maxLength=SERIES_SLUG_MAX,
+    pattern=params.SERIES_SLUG_PATTERN,
+)
+SCHEMAS["CalendarEvent"] = obj(
+    "An event on the community calendar: a Research Jam, or an event of another series.",
+    {
+        "series": SERIES_SLUG,
+        "series_name": text(),
+        "name": text("What it is called: “Research Jam #3”, “ICLR 2021 Social”."),
+        "title": text(),
+        "number": nullable(
+            {"type": "integer", "description": "Its number in a numbered series; else null."}
+        ),
+        "conference": nullable(text("The conference it is held at.")),
+        "link_url": nullable({**LINK, "description": "The conference's page."}),
+        "starts_at": TIME,
+        "ends_at": TIME,
+        "timezone": text("The IANA time zone it was announced in, e.g. America/Los_Angeles."),
+        "duration_minutes": {"type": "integer", "minimum": 1},
+        "upcoming": {"type": "boolean", "description": "It has not ended yet."},
+        "join_url": nullable(text("Where to join; null once it is over.")),
+        "description_html": text("Its description, as the portal shows it (sanitised HTML)."),
+        "url": {**URL, "description": "Its page."},
+        "api_url": nullable({**URL, "description": "A Research Jam in this API; else null."}),
+        "ical_url": {**URL, "description": "It as an iCalendar event."},
     },
 )
 
@@ -230,6 +292,7 @@ def page_of(item: str) -> Schema:
 
 SCHEMAS["RfpPage"] = page_of("RfpSummary")
 SCHEMAS["JamPage"] = page_of("Jam")
+SCHEMAS["CalendarEventPage"] = page_of("CalendarEvent")
 
 
 def query(name: str, description: str, schema: Schema, **extra: Any) -> Schema:
@@ -381,11 +444,39 @@ PATHS: dict[str, Schema] = {
         "get": {
             "operationId": "getJam",
             "tags": ["Research Jams"],
-            "summary": "One Research Jam, with what is presented there",
+            "summary": "One Research Jam, with what is presented there and its agenda",
             "parameters": [path_id("number", "The Jam's number (#3 is 3).")],
             "responses": {
                 "200": ok("The Jam.", ref("JamDetail")),
                 "404": error("There is no Research Jam with that number."),
+            },
+        }
+    },
+    "/api/v1/events": {
+        "get": {
+            "operationId": "listEvents",
+            "tags": ["Calendar"],
+            "summary": "Every event on the calendar (Research Jams and other series'), newest first",
+            "parameters": [
+                query(
+                    "series",
+                    f"Only this series' events (`{RESEARCH_JAM.slug}`: the Research Jams). "
+                    "All series' when left out.",
+                    SERIES_SLUG,
+                    example=RESEARCH_JAM.slug,
+                ),
+                query(
+                    "when",
+                    "`upcoming`: not over yet; `past`: over. All of them when left out.",
+                    {"type": "string", "enum": list(params.EVENT_WHEN)},
+                ),
+                *PAGING,
+            ],
+            "responses": {
+                "200": ok("A page of events.", ref("CalendarEventPage")),
+                "400": BAD_PARAMETER,
+                "404": error("There is no event series with that address."),
+                "414": TOO_LONG,
             },
         }
     },
@@ -410,7 +501,8 @@ def openapi_document() -> Schema:
                 "version": API_VERSION,
                 "summary": "Read-only JSON API of the ML Collective's Requests for Plot.",
                 "description": (
-                    "Requests for Plot (RFPs) and the Research Jams where they are presented. "
+                    "Requests for Plot (RFPs), the Research Jams where they are presented and "
+                    "the community calendar's events. "
                     "Read-only: no log-in, no keys. Lists are paginated (`page`, `per_page`) and "
                     "link to the pages around them. A parameter this document does not allow is "
                     "a 400, never silently ignored; errors are JSON objects (`Error`)."
@@ -420,6 +512,10 @@ def openapi_document() -> Schema:
             "tags": [
                 {"name": "RFPs", "description": "Requests for Plot."},
                 {"name": "Research Jams", "description": "The monthly open lab meeting."},
+                {
+                    "name": "Calendar",
+                    "description": "Research Jams and the events of other series, together.",
+                },
                 {"name": "About"},
             ],
             "paths": PATHS,

@@ -14,6 +14,7 @@ from flask import abort
 from werkzeug.datastructures import MultiDict
 
 from rfp_portal.models import Compute, Difficulty
+from rfp_portal.models.event import SERIES_SLUG_MAX
 from rfp_portal.models.rfp import TAG_MAX
 from rfp_portal.pagination import MAX_PAGE
 from rfp_portal.rfps.listing import MAX_JAM, MAX_QUERY, MAX_TAG_FILTERS, SORTS, STATES, Listing
@@ -21,6 +22,10 @@ from rfp_portal.rfps.listing import MAX_JAM, MAX_QUERY, MAX_TAG_FILTERS, SORTS, 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
 JAM_WHEN = ("upcoming", "past")
+EVENT_WHEN = JAM_WHEN
+# A series' address as ``services.events.slugify`` makes it: lower-case letters and digits in
+# words joined by single hyphens (checked with ``re.search``, as JSON Schema reads a pattern).
+SERIES_SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 STATE_VALUES = tuple(STATES)  # "" (open and completed), open, completed, withdrawn, all
 CLAIMED_VALUES = ("yes", "no")
 MENTORING_VALUES = ("yes",)
@@ -123,3 +128,22 @@ def jam_listing_args(args: MultiDict) -> tuple[str | None, Paging]:
     paging = reader.paging()
     reader.check()
     return when, paging
+
+
+def event_listing_args(args: MultiDict) -> tuple[str | None, str | None, Paging]:
+    """``series`` (a slug, or None for every series), ``when`` (upcoming, past or None for all)
+    and the page. :raise 400: on a bad value; whether the series exists is the view's question.
+    """
+    reader = _Reader(args)
+    series = reader.single("series")
+    if series is not None and (
+        len(series) > SERIES_SLUG_MAX or not re.search(SERIES_SLUG_PATTERN, series)
+    ):
+        reader.problems.append(
+            f"“series” must be a series' address: at most {SERIES_SLUG_MAX} lower-case letters, "
+            f"digits and single hyphens between them (e.g. “research-jam”); “{series[:40]}” is not."
+        )
+    when = reader.choice("when", EVENT_WHEN)
+    paging = reader.paging()
+    reader.check()
+    return series, when, paging

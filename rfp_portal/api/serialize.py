@@ -10,7 +10,21 @@ from datetime import UTC, datetime
 
 from flask import url_for
 
-from rfp_portal.models import Claim, ClaimPolicy, ClaimStatus, Jam, Plot, Presentation, Rfp, User
+from rfp_portal.models import (
+    AgendaSlot,
+    Claim,
+    ClaimPolicy,
+    ClaimStatus,
+    Event,
+    Jam,
+    Plot,
+    Presentation,
+    Rfp,
+    SlotKind,
+    User,
+)
+from rfp_portal.models.event import RESEARCH_JAM
+from rfp_portal.models.rfp import PUBLISHED
 
 
 def timestamp(value: datetime) -> str:
@@ -181,10 +195,77 @@ def _presentation_at_jam(presentation: Presentation) -> dict:
     }
 
 
+def _agenda_rfp(slot: AgendaSlot) -> dict | None:
+    """The RFP an accepted slot presents, once it is published: a draft's id (like its title)
+    stays private until then."""
+    rfp = slot.rfp
+    if slot.kind is not SlotKind.RFP or rfp is None or rfp.state not in PUBLISHED:
+        return None
+    return {"id": rfp.id, **rfp_urls(rfp.id)}
+
+
+def _agenda_slot(slot: AgendaSlot) -> dict:
+    """An accepted slot as the Jam's agenda shows it (``public_title`` hides a draft's title)."""
+    return {
+        "position": slot.position,
+        "kind": slot.kind.value,
+        "title": slot.public_title(),
+        "line": slot.line if slot.kind is SlotKind.UPDATE else None,
+        "link_url": slot.link_url,
+        "minutes": slot.minutes,
+        "starts_at": optional_timestamp(slot.starts_at),
+        "ends_at": optional_timestamp(slot.ends_at),
+        "presenter": person(slot.offered_by),
+        "rfp": _agenda_rfp(slot),
+        "slides_url": slot.slides_url,
+        "recording_url": slot.recording_url,
+    }
+
+
 def jam_detail(jam: Jam, *, now: datetime) -> dict:
-    """``jam`` must have its presentations (with RFP and presenter) loaded."""
+    """``jam`` must have its presentations (with RFP and presenter) and its slots (with RFP and
+    offerer) loaded (:func:`rfp_portal.models.jam.with_agenda`)."""
     return {
         **jam_summary(jam, now=now),
         "description": markdown(jam.description_md, jam.description_html),
         "presentations": [_presentation_at_jam(p) for p in jam.presentations],
+        # Only what is on the agenda: offers waiting and declined ones are the offerer's.
+        "agenda": [_agenda_slot(slot) for slot in jam.agenda_slots],
+    }
+
+
+def calendar_event(entry: Jam | Event, *, now: datetime) -> dict:
+    """A Research Jam or an event of another series, as the calendar lists it. An ``Event``
+    must have its series loaded."""
+    upcoming = entry.is_upcoming(now)
+    if isinstance(entry, Jam):
+        series, series_name = RESEARCH_JAM.slug, RESEARCH_JAM.name
+        conference = link_url = None
+        urls = jam_urls(entry.number)
+    else:
+        series, series_name = entry.series.slug, entry.series.name
+        conference, link_url = entry.conference, entry.link_url
+        key = {"series": series, "key": entry.slug, "_external": True}
+        urls = {
+            "url": url_for("events.show", **key),
+            "api_url": None,  # only Jams have a page of their own in this API
+            "ical_url": url_for("events.event_calendar", **key),
+        }
+    return {
+        "series": series,
+        "series_name": series_name,
+        "name": entry.name,
+        "title": entry.title,
+        "number": entry.number,
+        "conference": conference,
+        "link_url": link_url,
+        "starts_at": timestamp(entry.starts_at),
+        "ends_at": timestamp(entry.ends_at),
+        "timezone": entry.timezone,
+        "duration_minutes": entry.duration_minutes,
+        "upcoming": upcoming,
+        # As jam_summary: a past event's meeting link is stale, so it is not offered.
+        "join_url": entry.join_url if upcoming else None,
+        "description_html": entry.description_html,
+        **urls,
     }

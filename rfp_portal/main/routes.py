@@ -14,6 +14,7 @@ from rfp_portal.forms import ConfirmForm
 from rfp_portal.models import Claim, ClaimStatus, Jam, Rfp, RfpState
 from rfp_portal.models.claim import NOTE_MAX, UPDATE_MAX, WRITE_UP_MAX
 from rfp_portal.models.comment import COMMENT_MAX
+from rfp_portal.models.event import EVENT_DESCRIPTION_MAX, SERIES_DESCRIPTION_MAX
 from rfp_portal.models.jam import JAM_DESCRIPTION_MAX, with_agenda
 from rfp_portal.models.rfp import BODY_MAX
 from rfp_portal.models.user import BIO_MAX
@@ -98,6 +99,8 @@ PREVIEW_BOUNDS = {
     "write_up": WRITE_UP_MAX,
     "jam": JAM_DESCRIPTION_MAX,
     "bio": BIO_MAX,
+    "event": EVENT_DESCRIPTION_MAX,
+    "series": SERIES_DESCRIPTION_MAX,
 }
 
 

@@ -7,7 +7,8 @@ with the cache (``rfp_portal.page_cache.state``), since it is no part of the por
 
 from rfp_portal.models.claim import Claim, ClaimPolicy, ClaimStatus, ProgressUpdate
 from rfp_portal.models.comment import Comment
-from rfp_portal.models.jam import Jam, Presentation
+from rfp_portal.models.event import Event, EventSeries, SeriesKind
+from rfp_portal.models.jam import AgendaSlot, Jam, Presentation, SlotKind, SlotState
 from rfp_portal.models.login_session import LoginSession
 from rfp_portal.models.moderation import ModerationAction, ModerationKind
 from rfp_portal.models.notification import (
@@ -29,6 +30,12 @@ from rfp_portal.models.webhook import Webhook, WebhookEvent, WebhookFormat
 from rfp_portal.page_cache import state as _page_cache_state  # noqa: F401 - its table
 
 __all__ = [
+    "AgendaSlot",
+    "Event",
+    "EventSeries",
+    "SeriesKind",
+    "SlotKind",
+    "SlotState",
     "DAILY_DIGEST",
     "DEFAULT_DELIVERY",
     "TAG_DIGEST",

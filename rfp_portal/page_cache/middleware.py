@@ -23,10 +23,14 @@ CACHEABLE = frozenset(
         "jams.index",
         "jams.show",
         "jams.feed",
+        "events.index",
+        "events.series",
+        "events.show",
         "api.rfps",
         "api.rfp",
         "api.jams",
         "api.jam",
+        "api.events",
     }
 )
 # Everything in a request that can change a kept page: the host and scheme (feeds, the API and

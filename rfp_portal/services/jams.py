@@ -24,6 +24,8 @@ class JamDraft:
     duration_minutes: int
     join_url: str | None
     description: str
+    # When members stop offering agenda slots (a wall-clock time in ``timezone``); None: at the start.
+    offers_close: datetime | None = None
 
 
 def to_utc(local: datetime, zone_name: str) -> datetime:
@@ -59,6 +61,18 @@ def _apply(session: Session, jam: Jam, draft: JamDraft) -> None:
     jam.timezone = draft.timezone
     jam.duration_minutes = draft.duration_minutes
     jam.join_url = (draft.join_url or "").strip() or None
+    jam.offers_close_at = None
+    if draft.offers_close is not None:
+        try:
+            closes = to_utc(draft.offers_close, draft.timezone)
+        except DomainError as error:
+            raise DomainError(error.message, field="offers_close") from None
+        if closes > jam.starts_at:
+            raise DomainError(
+                "Offers must close before the Jam begins (or leave it empty: at the start).",
+                field="offers_close",
+            )
+        jam.offers_close_at = closes
     jam.description_html = render_field(draft.description.strip(), field="description")
     jam.description_md = draft.description.strip()
 

@@ -26,6 +26,7 @@ from rfp_portal.models import (
 )
 from rfp_portal.models.rfp import BODY_MAX, TAG_MAX, TAGS_PER_RFP
 from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.agenda import link_published_rfp
 from rfp_portal.services.moderation import record
 from rfp_portal.services.notifications import watch
 from rfp_portal.services.outbox import next_weekly_digest, queue_announcement, queue_digests
@@ -182,6 +183,7 @@ def publish_rfp(
     if published.rowcount != 1:
         raise DomainError("This RFP is already published.")
     session.refresh(rfp, ["state", "created_at", "updated_at", "share_token"])
+    link_published_rfp(session, rfp=rfp)  # a draft already accepted for a Jam's agenda
     announce_new_rfp(session, rfp=rfp, now=now)
     return rfp
 

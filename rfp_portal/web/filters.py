@@ -33,6 +33,16 @@ def _time_element(value: datetime, zone: str, *, announced: bool) -> Markup:
     )
 
 
+def slot_time(value: datetime, zone: str = COMMUNITY_ZONE) -> Markup:
+    """A time on a Jam's agenda: the wall time in the Jam's zone and UTC, "16:20 PST / 00:20
+    UTC" (the Jam's date is beside it), which static/localtime.js writes in the reader's zone."""
+    local = value.astimezone(ZoneInfo(zone))
+    utc = value.astimezone(UTC)
+    return Markup('<time class="local-time slot-time" datetime="{}">{}</time>').format(
+        utc.isoformat(timespec="seconds"), f"{local:%H:%M} {local.tzname()} / {utc:%H:%M} UTC"
+    )
+
+
 def _count(number: int, unit: str) -> str:
     return f"{number} {unit}{'' if number == 1 else 's'}"
 
@@ -99,6 +109,7 @@ def rfc3339(value: datetime) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["time"] = time_tag
     app.jinja_env.filters["jam_time"] = jam_time
+    app.jinja_env.filters["slot_time"] = slot_time
     app.jinja_env.filters["highlight"] = search.highlight
     app.jinja_env.filters["excerpt"] = search.excerpt
     app.jinja_env.filters["xml_text"] = xml_text
