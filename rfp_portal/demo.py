@@ -501,7 +501,7 @@ def _load_agenda(session, people, rfps, jam, now) -> None:
     offers = [
         (rfp.author, SlotOffer(kind=SlotKind.RFP, minutes=20, rfp=rfp), True),
         (
-            people["maria"],
+            people["jun"],
             SlotOffer(
                 kind=SlotKind.UPDATE,
                 minutes=10,

@@ -151,6 +151,7 @@ def test_a_draft_offered_keeps_its_title_private_until_published(clock, app, mak
     assert "A secret draft about grokking (draft)" in page(web, f"/jams/{number}")
     assert offer_rfp(web, number, draft_id).status_code == 302
     host = other(app, make, "host2", role=Role.ORGANISER)
+    assert "A secret draft" not in page(host, f"/jams/{number}")  # organisers can't read drafts
     (slot,) = slots(app)
     host.post(f"/slots/{slot.id}/accept", form_url=f"/jams/{number}")
     visitor = page(Web(app.test_client()), f"/jams/{number}")
@@ -345,3 +346,146 @@ def test_moving_the_jam_moves_its_agenda(clock, app, make, web):
         jam.starts_at += timedelta(hours=1)
         session.commit()
     assert "17:00 PDT / 00:00 UTC" in page(Web(app.test_client()), f"/jams/{number}")
+
+
+def test_a_jam_cannot_be_shortened_below_its_agenda(clock, app, make, web):
+    number = make_jam(app, make)
+    make.user("ada")
+    web.login("ada")
+    offer_update(web, number, minutes="40")
+    host = other(app, make, "boss", role=Role.ORGANISER)
+    (slot,) = slots(app)
+    host.post(f"/slots/{slot.id}/accept", form_url=f"/jams/{number}")
+    form = {
+        "number": str(number),
+        "title": "Shorter",
+        "starts_at": "2026-03-11T16:00",
+        "timezone": "America/Los_Angeles",
+        "duration_minutes": "30",
+    }
+    refused = host.post(f"/jams/{number}/edit", form, form_url=f"/jams/{number}/edit")
+    assert refused.status_code == 422
+    assert "The agenda runs 40 minutes" in refused.get_data(as_text=True)
+    assert host.post(f"/jams/{number}/edit", {**form, "duration_minutes": "40"}).status_code == 302
+
+
+def test_an_rfp_offered_for_a_jam_is_linked_by_its_slot_not_by_hand(clock, app, make, web):
+    number = make_jam(app, make)
+    ada = make.user("ada")
+    rfp_id = make.rfp(ada)
+    web.login("ada")
+    offer_rfp(web, number, rfp_id)
+    with app.app_context():
+        jam_id = get_session().scalar(sa.select(Jam.id).where(Jam.number == number))
+    response = web.post(
+        f"/rfps/{rfp_id}/presentations", {"jam": str(jam_id)}, form_url=f"/rfps/{rfp_id}"
+    )
+    assert response.status_code == 422
+    assert "it is linked once accepted" in response.get_data(as_text=True)
+    with app.app_context():
+        assert get_session().scalar(sa.select(sa.func.count()).select_from(Presentation)) == 0
+
+
+def test_after_a_withdrawal_the_order_stays_the_time_order_and_nothing_overlaps(
+    clock, app, make, web
+):
+    number = make_jam(app, make)
+    people = [other(app, make, f"p{n}") for n in range(4)]
+    for person, minutes in zip(people[:3], ("10", "10", "30"), strict=True):
+        offer_update(person, number, title=f"Update by {minutes}", minutes=minutes)
+    host = other(app, make, "boss", role=Role.ORGANISER)
+    x, w, c = slots(app)
+    for slot in (x, w, c):
+        host.post(f"/slots/{slot.id}/accept", form_url=f"/jams/{number}")
+    people[1].post(f"/slots/{w.id}/withdraw", form_url=f"/jams/{number}")
+    offer_update(people[3], number, title="Short", minutes="5")
+    d = slots(app)[-1]
+    host.post(f"/slots/{d.id}/accept", form_url=f"/jams/{number}")
+    host.post(f"/slots/{d.id}/move", {"direction": "up"}, form_url=f"/jams/{number}")
+    host.post(f"/slots/{c.id}/move", {"direction": "up"}, form_url=f"/jams/{number}")
+    agenda = sorted(
+        (s for s in slots(app) if s.state is SlotState.ACCEPTED), key=lambda s: s.position
+    )
+    spans = [(s.start_offset_minutes, s.start_offset_minutes + s.minutes) for s in agenda]
+    assert spans == sorted(spans)  # the order is the time order
+    assert all(
+        end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False)
+    )  # no overlap
+    assert [s.position for s in agenda] == list(range(len(agenda)))
+
+
+def test_a_link_made_by_hand_outlives_a_slot_for_the_same_rfp(clock, app, make, web):
+    number = make_jam(app, make)
+    ada = make.user("ada")
+    rfp_id = make.rfp(ada)
+    web.login("ada")
+    offer_rfp(web, number, rfp_id)
+    host = other(app, make, "boss", role=Role.ORGANISER)
+    (slot,) = slots(app)
+    host.post(f"/slots/{slot.id}/decline", {f"decline-{slot.id}-reason": "Full"})
+    with app.app_context():
+        jam_id = get_session().scalar(sa.select(Jam.id).where(Jam.number == number))
+    data = {"jam": str(jam_id), "slides_url": "https://example.org/mine"}
+    assert web.post(f"/rfps/{rfp_id}/presentations", data).status_code == 302
+    host.post(f"/slots/{slot.id}/accept", form_url=f"/jams/{number}")
+    web.post(f"/slots/{slot.id}/withdraw", form_url=f"/jams/{number}")
+    with app.app_context():
+        (kept,) = get_session().scalars(sa.select(Presentation)).all()
+        assert kept.slides_url == "https://example.org/mine"
+
+
+def test_a_link_a_slot_made_is_removed_through_the_slot_not_by_hand(clock, app, make, web):
+    number = make_jam(app, make)
+    ada = make.user("ada")
+    rfp_id = make.rfp(ada)
+    web.login("ada")
+    offer_rfp(web, number, rfp_id)
+    host = other(app, make, "boss", role=Role.ORGANISER)
+    (slot,) = slots(app)
+    host.post(f"/slots/{slot.id}/accept", form_url=f"/jams/{number}")
+    presentation_id = slots(app)[0].presentation_id
+    web.post(f"/presentations/{presentation_id}/delete", form_url=f"/rfps/{rfp_id}")
+    assert "This link comes from a slot" in page(web, f"/rfps/{rfp_id}")
+    with app.app_context():
+        assert get_session().get(Presentation, presentation_id) is not None
+
+
+def test_an_rfp_number_too_large_for_the_database_is_a_message_not_an_error(clock, app, make, web):
+    number = make_jam(app, make)
+    make.user("ada")
+    web.login("ada")
+    response = offer_rfp(web, number, 10**20)
+    assert response.status_code == 422
+    assert "Choose one of your RFPs" in response.get_data(as_text=True)
+
+
+def test_slot_times_count_real_minutes_across_a_clock_change(clock, app, make, web):
+    # Jam at 00:30 PDT on 1 Nov 2026; at 02:00 PDT the clocks go back to 01:00 PST.
+    host = make.user("night", role=Role.ORGANISER)
+    with app.app_context():
+        session = get_session()
+        create_jam(
+            session,
+            organiser=session.merge(host),
+            draft=JamDraft(
+                number=30,
+                title="Night Jam",
+                local_start=datetime(2026, 11, 1, 0, 30),
+                timezone="America/Los_Angeles",
+                duration_minutes=180,
+                join_url=None,
+                description="",
+            ),
+            now=datetime.now().astimezone(),
+        )
+        session.commit()
+    make.user("ada")
+    web.login("ada")
+    offer_update(web, 30, minutes="10")
+    organiser = Web(app.test_client())
+    organiser.login("night")
+    (slot,) = slots(app)
+    organiser.post(f"/slots/{slot.id}/accept", form_url="/jams/30")
+    organiser.post(f"/slots/{slot.id}/time", {f"time-{slot.id}-start": "02:10"})
+    # 02:10 PST (10:10 UTC) is 160 real minutes after 00:30 PDT (07:30 UTC), not 100
+    assert slots(app)[0].start_offset_minutes == 160

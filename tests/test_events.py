@@ -177,6 +177,8 @@ def test_a_named_series_takes_its_events_address_from_the_title(app, make, web):
     refused = web.post("/events/socials/new", event, form_url="/events/socials/new")
     assert refused.status_code == 422
     event["link_url"] = "https://iclr.cc/"
+    named_new = web.post("/events/socials/new", {**event, "title": "New"})
+    assert named_new.status_code == 422  # /events/socials/new is the form that schedules one
     response = web.post("/events/socials/new", event, form_url="/events/socials/new")
     assert response.headers["Location"] == "/events/socials/iclr-2031-social"
     page = web.get("/events/socials/iclr-2031-social").get_data(as_text=True)

@@ -95,7 +95,10 @@ class SlotOfferForm(BaseForm):
         "RFP to present",
         coerce=int,
         validate_choice=False,  # the service says why another's RFP cannot be offered
-        validators=[Optional()],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=2**31 - 1, message="Choose one of your RFPs."),
+        ],
         description="One of your RFPs; a draft is fine (its title stays private until published).",
     )
     title = StringField(

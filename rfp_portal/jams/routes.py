@@ -1,10 +1,9 @@
 """Research Jams: list, schedule, show (with the agenda), calendar; presentations of RFPs."""
 
-from datetime import datetime, timedelta
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from rfp_portal.db import get_session
 from rfp_portal.jams.forms import (
@@ -105,6 +104,16 @@ def make_offer_form(jam: Jam, **kwargs) -> SlotOfferForm | None:
     return form
 
 
+def _name_fields_after(slot: AgendaSlot, form) -> None:
+    """Each slot's form has the same fields: a hidden part of each label says whose it is, so a
+    screen reader's list of fields tells "Reason" for one slot from another's."""
+    for field in form:
+        if field.type not in ("CSRFTokenField", "HiddenField"):
+            field.label.text = Markup('{}<span class="visually-hidden"> for “{}”</span>').format(
+                field.label.text, slot.public_title()
+            )
+
+
 def render_jam_page(jam: Jam, *, offer_form=None, slot_forms=None, status: int = 200):
     """The Jam page; for members the offer form and their own offers, for organisers the offers
     to decide on. ``slot_forms`` are forms of one slot that failed, keyed by (kind, slot id)."""
@@ -132,6 +141,8 @@ def render_jam_page(jam: Jam, *, offer_form=None, slot_forms=None, status: int =
                         recording_url=slot.recording_url,
                     ),
                 )
+    for (_, slot_id), form in slot_forms.items():
+        _name_fields_after(next(s for s in jam.slots if s.id == slot_id), form)
     body = render_template(
         "jams/show.html",
         jam=jam,
@@ -272,15 +283,17 @@ def time_slot(slot_id: int):
     organisers_decide()
     slot = load_slot(slot_id)
     form = SlotTimeForm(prefix=f"time-{slot.id}")
+    if slot.state is not SlotState.ACCEPTED:  # its form is not on the page: say so at the top
+        flash("Accept the slot before you give it a time.", "error")
+        return _back_to(slot, "offers")
     if form.validate_on_submit():
-        jam = slot.jam
-        day = jam.local_start.date()
-        if form.start.data < jam.local_start.time():
-            day += timedelta(days=1)  # a Jam that runs past midnight in its own zone
-        local = datetime.combine(day, form.start.data)
         done = perform(
             lambda: agenda.set_slot_time(
-                get_session(), slot=slot, organiser=current_user, local_start=local, now=now()
+                get_session(),
+                slot=slot,
+                organiser=current_user,
+                wall_clock=form.start.data,
+                now=now(),
             ),
             form=form,
         )

@@ -81,9 +81,12 @@ class Jam(Scheduled, Base):
 
     @property
     def unslotted_presentations(self) -> list[Presentation]:
-        """RFPs linked to this Jam by hand, not through an accepted slot."""
+        """RFPs linked to this Jam by hand, and not also on the agenda through a slot."""
+        on_agenda = {slot.rfp_id for slot in self.agenda_slots if slot.rfp_id}
         from_slots = {slot.presentation_id for slot in self.slots if slot.presentation_id}
-        return [p for p in self.presentations if p.id not in from_slots]
+        return [
+            p for p in self.presentations if p.id not in from_slots and p.rfp_id not in on_agenda
+        ]
 
     @property
     def name(self) -> str:

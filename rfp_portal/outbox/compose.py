@@ -367,7 +367,17 @@ def _announcement(session: Session, params: dict) -> dict:
         ).first()
         if jam is None:
             raise Drop("the Jam is gone")
-        agenda = [p.rfp.title for p in jam.presentations if p.rfp.state is not RfpState.WITHDRAWN]
+        # The agenda in order: accepted slots (a draft's title stays private), then RFPs linked
+        # by hand; withdrawn RFPs are left out.
+        agenda = [
+            slot.public_title()
+            for slot in jam.agenda_slots
+            if slot.rfp is None or slot.rfp.state is not RfpState.WITHDRAWN
+        ] + [
+            p.rfp.title
+            for p in jam.unslotted_presentations
+            if p.rfp.state is not RfpState.WITHDRAWN
+        ]
         if event == "jam_agenda":
             title = f"Tomorrow: {jam.title}"
             summary = (

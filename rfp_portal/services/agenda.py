@@ -14,7 +14,7 @@ order they are held; moving the Jam moves its agenda with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from rfp_portal.models import AgendaSlot, Jam, Presentation, Rfp, SlotKind, SlotState, User
 from rfp_portal.models.rfp import RfpState
 from rfp_portal.services import DomainError, NotAllowed
+from rfp_portal.services.jams import to_utc
 
 OPEN_OFFERS_PER_PERSON = 3  # per Jam: enough for an RFP and an update or two, not a flood
 MIN_SLOT_MINUTES = 1
@@ -150,13 +151,14 @@ def withdraw_slot(session: Session, *, slot: AgendaSlot, person: User, now: date
     """
     if not slot.can_withdraw(person):
         raise NotAllowed("Only the person who offered a slot can withdraw it.")
-    if slot.jam.has_started(now) and slot.state is SlotState.ACCEPTED:
-        raise DomainError(f"{slot.jam.name} has begun; this slot stays on its agenda.")
+    jam = _locked(session, slot.jam)
+    if jam.has_started(now) and slot.state is SlotState.ACCEPTED:
+        raise DomainError(f"{jam.name} has begun; this slot stays on its agenda.")
     _unlink(session, slot)
-    jam = slot.jam
     session.delete(slot)
     session.flush()
     session.expire(jam, ["slots"])
+    _renumber(session, jam)
 
 
 def _organiser(person: User, verb: str) -> None:
@@ -164,37 +166,63 @@ def _organiser(person: User, verb: str) -> None:
         raise NotAllowed(f"Only organisers {verb} agenda slots.")
 
 
+def _locked(session: Session, jam: Jam) -> Jam:
+    """Hold the Jam's row until the commit (PostgreSQL; SQLite has one writer anyway) and read
+    its slots afresh: two organisers deciding at once never give two slots the same time."""
+    session.execute(sa.select(Jam.id).where(Jam.id == jam.id).with_for_update())
+    fresh = sa.select(AgendaSlot).where(AgendaSlot.jam_id == jam.id)
+    session.scalars(fresh.execution_options(populate_existing=True)).all()
+    session.expire(jam, ["slots"])
+    return jam
+
+
 def _accepted(jam: Jam, *, besides: AgendaSlot | None = None) -> list[AgendaSlot]:
     return [s for s in jam.agenda_slots if besides is None or s.id != besides.id]
 
 
+def _renumber(session: Session, jam: Jam) -> None:
+    """The agenda's order is its time order: positions 0, 1, … by start (the link each RFP slot
+    made keeps the same place)."""
+    agenda = [s for s in jam.slots if s.state is SlotState.ACCEPTED]
+    agenda.sort(key=lambda s: (s.start_offset_minutes or 0, s.id))
+    for position, slot in enumerate(agenda):
+        slot.position = position
+        if slot.presentation_id is not None:
+            presentation = session.get(Presentation, slot.presentation_id)
+            if presentation is not None:
+                presentation.position = position
+    session.flush()
+
+
 def _link(session: Session, slot: AgendaSlot) -> None:
-    """Make an accepted RFP slot the RFP's "presented at" link, once the RFP is public."""
+    """Make an accepted RFP slot the RFP's "presented at" link, once the RFP is public. A link
+    someone made by hand stays theirs: the slot neither takes it over nor removes it later."""
     rfp = slot.rfp
     if slot.kind is not SlotKind.RFP or rfp is None or rfp.is_draft or slot.presentation_id:
         return
     existing = session.scalar(
-        sa.select(Presentation).where(
+        sa.select(Presentation.id).where(
             Presentation.rfp_id == rfp.id, Presentation.jam_id == slot.jam_id
         )
     )
-    if existing is None:
-        existing = Presentation(
-            rfp_id=rfp.id,
-            jam_id=slot.jam_id,
-            presenter_id=slot.offered_by_id,
-            position=slot.position,
-            slides_url=slot.slides_url,
-            recording_url=slot.recording_url,
-            created_at=slot.decided_at or slot.created_at,
-        )
-        session.add(existing)
-        session.flush()
-    slot.presentation_id = existing.id
+    if existing is not None:
+        return
+    presentation = Presentation(
+        rfp_id=rfp.id,
+        jam_id=slot.jam_id,
+        presenter_id=slot.offered_by_id,
+        position=slot.position,
+        slides_url=slot.slides_url,
+        recording_url=slot.recording_url,
+        created_at=slot.decided_at or slot.created_at,
+    )
+    session.add(presentation)
+    session.flush()
+    slot.presentation_id = presentation.id
 
 
 def _unlink(session: Session, slot: AgendaSlot) -> None:
-    """Remove the "presented at" link an accepted slot made."""
+    """Remove the "presented at" link this slot made (only that one)."""
     if slot.presentation_id is None:
         return
     presentation = session.get(Presentation, slot.presentation_id)
@@ -204,26 +232,23 @@ def _unlink(session: Session, slot: AgendaSlot) -> None:
     session.flush()
 
 
-def _sync_presentation_positions(session: Session, slots: list[AgendaSlot]) -> None:
-    for slot in slots:
-        if slot.presentation_id is not None:
-            presentation = session.get(Presentation, slot.presentation_id)
-            if presentation is not None:
-                presentation.position = slot.position
-
-
 def accept_slot(session: Session, *, slot: AgendaSlot, organiser: User, now: datetime) -> None:
     """Put an offered (or declined) slot on the agenda, after the last accepted one.
 
-    :raise NotAllowed: unless ``organiser`` is one. :raise DomainError: for a past Jam, or
-        when the rest of the Jam is too short for it.
+    :raise NotAllowed: unless ``organiser`` is one. :raise DomainError: for a past Jam, an RFP
+        withdrawn or already on the agenda, or when the rest of the Jam is too short for it.
     """
     _organiser(organiser, "accept")
-    jam = slot.jam
+    jam = _locked(session, slot.jam)
     if not jam.is_upcoming(now):
         raise DomainError(f"{jam.name} is over; its agenda can no longer change.")
     if slot.state is SlotState.ACCEPTED:
         raise DomainError("This slot is already on the agenda.")
+    if slot.kind is SlotKind.RFP:
+        if slot.rfp is None or slot.rfp.state is RfpState.WITHDRAWN:
+            raise DomainError("Its RFP was withdrawn; decline the offer instead.")
+        if any(other.rfp_id == slot.rfp_id for other in _accepted(jam)):
+            raise DomainError("That RFP is already on the agenda.")
     others = _accepted(jam)
     start = max((s.end_offset_minutes for s in others), default=0)
     if start + slot.minutes > jam.duration_minutes:
@@ -238,8 +263,7 @@ def accept_slot(session: Session, *, slot: AgendaSlot, organiser: User, now: dat
     slot.start_offset_minutes = start
     slot.position = len(others)
     _link(session, slot)
-    _sync_presentation_positions(session, [slot])
-    session.flush()
+    _renumber(session, jam)
 
 
 def decline_slot(
@@ -251,8 +275,9 @@ def decline_slot(
         for a past Jam.
     """
     _organiser(organiser, "decline")
-    if not slot.jam.is_upcoming(now):
-        raise DomainError(f"{slot.jam.name} is over; its agenda can no longer change.")
+    jam = _locked(session, slot.jam)
+    if not jam.is_upcoming(now):
+        raise DomainError(f"{jam.name} is over; its agenda can no longer change.")
     reason = reason.strip()
     if not reason:
         raise DomainError("Say why, so the person who offered it knows.", field="reason")
@@ -263,12 +288,7 @@ def decline_slot(
     slot.decline_reason = reason
     slot.decided_at = now
     slot.start_offset_minutes = None
-    session.flush()
-    remaining = _accepted(slot.jam, besides=slot)
-    for position, other in enumerate(remaining):
-        other.position = position
-    _sync_presentation_positions(session, remaining)
-    session.flush()
+    _renumber(session, jam)
 
 
 def move_slot(
@@ -281,46 +301,50 @@ def move_slot(
         past Jam.
     """
     _organiser(organiser, "reorder")
-    jam = slot.jam
+    jam = _locked(session, slot.jam)
     if not jam.is_upcoming(now):
         raise DomainError(f"{jam.name} is over; its agenda can no longer change.")
     if slot.state is not SlotState.ACCEPTED:
         raise DomainError("Only slots on the agenda can be moved.")
-    agenda = sorted(_accepted(jam), key=lambda s: (s.position, s.id))
+    agenda = sorted(_accepted(jam), key=lambda s: (s.start_offset_minutes or 0, s.id))
     index = next(i for i, s in enumerate(agenda) if s.id == slot.id)
     other_index = index - 1 if up else index + 1
     if not 0 <= other_index < len(agenda):
         raise DomainError("This slot is already " + ("first." if up else "last."))
-    first, second = sorted((index, other_index))
-    earlier, later = agenda[first], agenda[second]
+    earlier, later = agenda[min(index, other_index)], agenda[max(index, other_index)]
     start = earlier.start_offset_minutes or 0
-    gap = (later.start_offset_minutes or 0) - earlier.end_offset_minutes
-    # ``later`` now opens the span at ``earlier``'s old start; the gap between them stays.
+    gap = max((later.start_offset_minutes or 0) - earlier.end_offset_minutes, 0)
+    # ``later`` now opens the span at ``earlier``'s old start; the gap between them stays, and
+    # both still end where ``later`` ended, so neither runs into the next slot.
     later.start_offset_minutes = start
-    earlier.start_offset_minutes = start + later.minutes + max(gap, 0)
-    earlier.position, later.position = later.position, earlier.position
-    _sync_presentation_positions(session, [earlier, later])
-    session.flush()
+    earlier.start_offset_minutes = start + later.minutes + gap
+    _renumber(session, jam)
 
 
 def set_slot_time(
-    session: Session, *, slot: AgendaSlot, organiser: User, local_start: datetime, now: datetime
+    session: Session, *, slot: AgendaSlot, organiser: User, wall_clock: time, now: datetime
 ) -> None:
-    """Set when an accepted slot begins (a wall-clock time in the Jam's zone, on its day); the
-    agenda's order follows the times.
+    """Set when an accepted slot begins: a wall-clock time in the Jam's zone, on the Jam's day
+    (or the next, for a Jam that runs past midnight there); the agenda's order follows the times.
 
     :raise NotAllowed: unless ``organiser`` is one. :raise DomainError: outside the Jam, when it
-        overlaps another slot, or for a past Jam.
+        overlaps another slot, at a time the clocks skip, or for a past Jam.
     """
     _organiser(organiser, "time")
-    jam = slot.jam
+    jam = _locked(session, slot.jam)
     if not jam.is_upcoming(now):
         raise DomainError(f"{jam.name} is over; its agenda can no longer change.")
     if slot.state is not SlotState.ACCEPTED:
         raise DomainError("Accept the slot before you give it a time.")
-    zone = jam.local_start.tzinfo
-    start = local_start.replace(tzinfo=zone)
-    offset = (start - jam.local_start) / timedelta(minutes=1)
+    day = jam.local_start.date()
+    if wall_clock < jam.local_start.time().replace(second=0, microsecond=0):
+        day += timedelta(days=1)
+    try:
+        start = to_utc(datetime.combine(day, wall_clock), jam.timezone)
+    except DomainError as error:
+        raise DomainError(error.message, field="start") from None
+    # In UTC, so that a clock change during the Jam counts the real minutes.
+    offset = (start - jam.starts_at) / timedelta(minutes=1)
     if offset != int(offset) or offset < 0 or offset + slot.minutes > jam.duration_minutes:
         raise DomainError(
             f"Choose a time from {_clock(jam.starts_at, jam)} to "
@@ -338,13 +362,7 @@ def set_slot_time(
                 field="start",
             )
     slot.start_offset_minutes = offset
-    agenda = _accepted(jam)
-    for position, item in enumerate(
-        sorted(agenda, key=lambda s: (s.start_offset_minutes or 0, s.id))
-    ):
-        item.position = position
-    _sync_presentation_positions(session, agenda)
-    session.flush()
+    _renumber(session, jam)
 
 
 def attach_materials(

@@ -29,6 +29,7 @@ from rfp_portal.services.jams import to_utc
 from rfp_portal.services.text import render_field
 
 Series = EventSeries | JamSeries
+RESERVED_EVENT_SLUGS = frozenset({"new"})  # /events/<series>/new schedules an event
 CalendarEntry = Jam | Event
 
 
@@ -146,6 +147,8 @@ def _apply(session: Session, event: Event, series: EventSeries, draft: EventDraf
         slug = slugify(draft.title, limit=EVENT_SLUG_MAX)
         if not slug:
             raise DomainError("Use some letters or digits in the title.", field="title")
+        if slug in RESERVED_EVENT_SLUGS:
+            raise DomainError("Give the event a longer title.", field="title")
         taken = f"An event called “{draft.title.strip()}” is already in {series.name}."
         field = "title"
     query = sa.select(Event.id).where(Event.series_id == series.id, Event.slug == slug)

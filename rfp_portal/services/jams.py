@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from rfp_portal.models import Jam, Presentation, Rfp, User, WebhookEvent
+from rfp_portal.models import (
+    AgendaSlot,
+    Jam,
+    Presentation,
+    Rfp,
+    SlotState,
+    User,
+    WebhookEvent,
+)
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.outbox import queue_announcement
 from rfp_portal.services.text import render_field
@@ -59,6 +67,13 @@ def _apply(session: Session, jam: Jam, draft: JamDraft) -> None:
     jam.title = draft.title.strip()
     jam.starts_at = to_utc(draft.local_start, draft.timezone)
     jam.timezone = draft.timezone
+    agenda_end = max((slot.end_offset_minutes for slot in jam.agenda_slots), default=0)
+    if draft.duration_minutes < agenda_end:
+        raise DomainError(
+            f"The agenda runs {agenda_end} minutes; make the Jam at least that long, or take "
+            "slots off the agenda first.",
+            field="duration_minutes",
+        )
     jam.duration_minutes = draft.duration_minutes
     jam.join_url = (draft.join_url or "").strip() or None
     jam.offers_close_at = None
@@ -128,6 +143,17 @@ def link_to_jam(
     )
     if session.scalar(exists) is not None:
         raise DomainError(f"This RFP is already on the agenda of {jam.name}.", field="jam")
+    offered = sa.select(AgendaSlot.id).where(
+        AgendaSlot.rfp_id == rfp.id,
+        AgendaSlot.jam_id == jam.id,
+        AgendaSlot.state != SlotState.DECLINED,
+    )
+    if session.scalar(offered) is not None:
+        # The slot makes the link when an organiser accepts it (and removes it if withdrawn).
+        raise DomainError(
+            f"This RFP is offered for the agenda of {jam.name}; it is linked once accepted.",
+            field="jam",
+        )
     position = session.scalar(
         sa.select(sa.func.max(Presentation.position)).where(Presentation.jam_id == jam.id)
     )
@@ -149,5 +175,11 @@ def unlink_from_jam(session: Session, *, presentation: Presentation, person: Use
     """:raise NotAllowed: unless ``person`` is the RFP's author or an organiser."""
     if not presentation.can_remove(person):
         raise NotAllowed("Only the RFP's author or an organiser can remove this.")
+    from_slot = sa.select(AgendaSlot.id).where(AgendaSlot.presentation_id == presentation.id)
+    if session.scalar(from_slot) is not None:
+        raise DomainError(
+            "This link comes from a slot on the Jam's agenda: its presenter withdraws the slot, "
+            "or an organiser takes it off the agenda, on the Jam's page."
+        )
     session.delete(presentation)
     session.flush()
