@@ -115,6 +115,8 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", 2000)),
         "PAGE_CACHE_BYTES": int(os.environ.get("PAGE_CACHE_BYTES", 64 * 1024 * 1024)),
         "PAGE_CACHE_SECONDS": float(os.environ.get("PAGE_CACHE_SECONDS", 60)),
+        # PostgreSQL: how often a worker re-reads the generation besides the notifications.
+        "PAGE_CACHE_POLL_SECONDS": float(os.environ.get("PAGE_CACHE_POLL_SECONDS", 5)),
         # Mail and webhooks (rfp_portal/outbox/): empty MAIL_URL writes .eml files into
         # instance/mail; smtp://user:pass@host:587 (STARTTLS) or smtps://…:465 for real mail.
         "MAIL_URL": os.environ.get("MAIL_URL", ""),

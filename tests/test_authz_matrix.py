@@ -141,7 +141,7 @@ def matrix_app(request, tmp_path_factory) -> Iterator:
     app.extensions["rfp_db"]["engine"].dispose()
     if server is not None:
         with server.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}"'))
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         server.dispose()
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from rfp_portal import create_app
 from rfp_portal.db import get_session
-from rfp_portal.models import Rfp, User
+from rfp_portal.models import Compute, Difficulty, Rfp, User
 from rfp_portal.page_cache import current_generation
+from rfp_portal.services.rfps import RfpDraft, submit_rfp
 from rfp_portal.services.wants import set_want
 from tests.conftest import Web
 
@@ -116,3 +118,88 @@ def test_the_store_stays_within_its_bounds():
     assert len(store) == 3 and store.get(("k", 0), 1e12) is None
     store.put(("big",), Entry(0, 200, [], b"x" * 500))  # over an eighth of the budget: not kept
     assert store.get(("big",), 1e12) is None
+
+
+def test_answers_that_are_the_same_for_everyone_are_kept_for_members_too(app, web, make):
+    """The API, the feeds and the calendars read no session: a member's cookie neither takes
+    them past the cache nor changes what is kept; a member's own draft never appears in them."""
+    author = make.user("ada")
+    make.rfp(author, title="A public RFP")
+    with app.app_context():
+        session = get_session()
+        draft = RfpDraft(
+            title="Ada's private draft",
+            summary="s",
+            big_picture="b",
+            first_plot="f",
+            tags=["x"],
+            difficulty=Difficulty.BEGINNER,
+            compute=Compute.LAPTOP,
+            claim_cap=None,
+        )
+        submit_rfp(session, author=session.get(User, author.id), draft=draft, publish=False)
+        session.commit()
+    web.login("ada")
+    visitor = Web(app.test_client())
+    paths = ("/api/v1/rfps", "/api/v1/jams", "/api/v1/events", "/rfps.atom", "/jams.atom")
+    for path in (*paths, "/jams.ics", "/events.ics"):
+        first = web.get(path)  # the member fills the entry …
+        assert cache_state(first) == "miss", path
+        assert "Set-Cookie" not in first.headers
+        kept = visitor.get(path)  # … that a visitor is then served, and the member again
+        assert cache_state(kept) == "hit" and kept.data == first.data, path
+        assert cache_state(web.get(path)) == "hit", path
+        assert b"private draft" not in kept.data
+    # pages with a member's own controls still go to Flask every time
+    assert cache_state(web.get("/rfps")) is None
+
+
+def _listening(app) -> None:
+    """Wait (a few seconds at most) until this process LISTENs for the app's database."""
+    import time
+
+    listener = app.wsgi_app.listener
+    deadline = time.monotonic() + 10
+    while listener.known_generation() is None:
+        assert time.monotonic() < deadline, "the listener never connected"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_a_kept_page_costs_no_query_and_a_write_elsewhere_is_heard(app, web, make):
+    """Workers learn of writes from NOTIFY on a connection each keeps, not by asking the
+    database on every request; a write committed outside this process is heard at once."""
+    import time
+
+    make.rfp(make.user(), title="Before")
+    _listening(app)
+    web.get("/rfps")
+    engine = app.extensions["rfp_db"]["engine"]
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert cache_state(web.get("/rfps")) == "hit"
+        assert statements == []  # no ping, no BEGIN, no SELECT of the generation
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    # Another process writes (its own engine, as another host would) and notifies.
+    other = sa.create_engine(engine.url)
+    with other.begin() as connection:
+        connection.execute(sa.text("UPDATE rfps SET title = 'After'"))
+        generation = connection.execute(
+            sa.text(
+                "UPDATE site_state SET content_generation = content_generation + 1 "
+                "WHERE id = 1 RETURNING content_generation"
+            )
+        ).scalar()
+        connection.execute(sa.select(sa.func.pg_notify("rfp_portal_generation", str(generation))))
+    other.dispose()
+    deadline = time.monotonic() + 2
+    while cache_state(page := web.get("/rfps")) == "hit":
+        assert time.monotonic() < deadline, "the write was not heard"
+        time.sleep(0.01)
+    assert "After" in page.get_data(as_text=True)

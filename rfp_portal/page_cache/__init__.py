@@ -1,18 +1,20 @@
 """Whole pages for logged-out readers, kept per worker and never stale after a write.
 
 Every transaction that writes anything bumps ``site_state.content_generation`` just before it
-commits (SQLAlchemy session events, in ``state``), in the same transaction. A logged-out GET of a
-cacheable page first reads that one number (one indexed single-row query) and looks for the
-page under ``(generation, address)`` in this worker's memory (``store``). So the moment a write
+commits (SQLAlchemy session events, in ``state``), in the same transaction. A GET of a cacheable
+page first learns that one number — on PostgreSQL from memory, kept fresh by a thread that
+LISTENs for the NOTIFY each bump sends (``listener``); on SQLite by an indexed single-row query —
+and looks for the page under ``(generation, address)`` in this worker's memory (``store``). So the moment a write
 commits, every worker on every host misses on its next request and renders afresh: nothing is
 shared between workers except the database they already share. Entries also expire after
 ``PAGE_CACHE_SECONDS``, because a few things on a page follow the clock (a claim passing its
 check-in date, a Jam starting).
 
-A WSGI middleware in front of Flask (``middleware``) answers from the store, so a hit costs one
-small query and no Flask request at all. Only requests without a session or remember-me cookie
-are answered from it, only for the views listed in ``CACHEABLE``, and only responses that the
-view marks as the same for every logged-out reader are kept: a response that set no cookie and
+A WSGI middleware in front of Flask (``middleware``) answers from the store, so a hit costs no
+Flask request at all (and no query on PostgreSQL). Only requests without a session or remember-me
+cookie are answered from it (any request, for the READER_INDEPENDENT answers: the API, feeds and
+calendars), only for the views listed in ``CACHEABLE``, and only responses that the view marks as
+the same for every reader are kept: a response that set no cookie and
 did not touch the session (a page with a CSRF token does both, so it is never kept) and showed
 no message.
 """

@@ -7,14 +7,31 @@ from flask import Flask, Response, request, session
 from werkzeug.exceptions import HTTPException
 
 from rfp_portal import clock
+from rfp_portal.page_cache.listener import listener_for
 from rfp_portal.page_cache.state import read_generation
 from rfp_portal.page_cache.store import Entry, PageStore
 
+# Answers that are the same whoever asks (the API, the feeds, the calendars read no session): a
+# member's cookie does not take them past the cache, and a member's request may fill it.
+READER_INDEPENDENT = frozenset(
+    {
+        "rfps.feed",
+        "jams.feed",
+        "jams.calendar",
+        "events.calendar",
+        "api.rfps",
+        "api.rfp",
+        "api.jams",
+        "api.jam",
+        "api.events",
+    }
+)
 # The views whose pages may be kept for logged-out readers (each response still decides, in
 # mark_cacheable). The middleware finds their addresses in the app's URL map, so a new cacheable
 # view is one line here.
 CACHEABLE = frozenset(
     {
+        *READER_INDEPENDENT,
         "main.index",
         "rfps.index",
         "rfps.show",
@@ -58,27 +75,36 @@ class PageCacheMiddleware:
         self.store: PageStore = app.extensions["page_cache"]
         # Matches against the app's own routes (rules added later are seen too).
         self.urls = app.url_map.bind("")
+        self.listener = listener_for(
+            app.extensions["rfp_db"]["engine"], app.config["PAGE_CACHE_POLL_SECONDS"]
+        )
 
-    def _is_cacheable_page(self, path: str) -> bool:
-        """Whether Flask would answer a GET of ``path`` with a view in CACHEABLE."""
+    def _endpoint(self, path: str) -> str | None:
+        """The view Flask would answer a GET of ``path`` with (None: no page, another method, or
+        a redirect such as a trailing slash)."""
         try:
             endpoint, _arguments = self.urls.match(path, method="GET")
-        except HTTPException:  # no such page, another method, or a redirect (a trailing slash)
-            return False
-        return endpoint in CACHEABLE
+        except HTTPException:
+            return None
+        return endpoint
 
     def _key(self, environ) -> tuple | None:
         if environ.get("REQUEST_METHOD") != "GET":
             return None
+        endpoint = self._endpoint(environ.get("PATH_INFO", ""))
+        if endpoint not in CACHEABLE:
+            return None
         cookies = environ.get("HTTP_COOKIE", "")
-        if "session=" in cookies or "remember_token=" in cookies:
+        has_session = "session=" in cookies or "remember_token=" in cookies
+        if has_session and endpoint not in READER_INDEPENDENT:
             return None
-        if not self._is_cacheable_page(environ.get("PATH_INFO", "")):
-            return None
-        try:
-            generation = read_generation(self.app)
-        except sa.exc.SQLAlchemyError:
-            return None
+        # Known from memory while this process LISTENs for writes (PostgreSQL); else asked.
+        generation = self.listener.known_generation() if self.listener is not None else None
+        if generation is None:
+            try:
+                generation = read_generation(self.app)
+            except sa.exc.SQLAlchemyError:
+                return None
         return (generation, *(environ.get(name) for name in KEY_ENVIRON))
 
     def __call__(self, environ, start_response):
@@ -115,16 +141,18 @@ class PageCacheMiddleware:
 
 
 def mark_cacheable(response: Response) -> Response:
-    """Flask's side: say whether this response is the same for every logged-out reader."""
+    """Flask's side: say whether this response is the same for every logged-out reader (or, for
+    the READER_INDEPENDENT views, for everyone). A response that sets a cookie is never kept."""
     if (
-        KEY_NAME in request.environ
-        and request.endpoint in CACHEABLE
-        and response.status_code == 200
-        and not response.direct_passthrough
-        and "Set-Cookie" not in response.headers
-        and not session.modified
-        and "_user_id" not in session
-        and "_flashes" not in session
+        KEY_NAME not in request.environ
+        or request.endpoint not in CACHEABLE
+        or response.status_code != 200
+        or response.direct_passthrough
+        or "Set-Cookie" in response.headers
+    ):
+        return response
+    if request.endpoint in READER_INDEPENDENT or (
+        not session.modified and "_user_id" not in session and "_flashes" not in session
     ):
         response.headers["X-Page-Cache"] = "miss"
     return response

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rfp_portal.db import Base, get_session, insert_for
+from rfp_portal.page_cache.listener import CHANNEL, note_committed
 
 _READ_ONLY_SQL = ("SELECT", "WITH", "EXPLAIN", "SET", "PRAGMA", "SHOW")
 GENERATION_SQL = "SELECT content_generation FROM site_state WHERE id = 1"
@@ -47,17 +48,30 @@ def _bump_generation(session: Session) -> None:
     # One statement that also makes the row if it is missing; writers queue on this row only
     # for the moment between their last write and their commit.
     statement = insert_for(session)(SiteState).values(id=1, content_generation=1)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[SiteState.id],
-            set_={"content_generation": SiteState.content_generation + 1},
-        )
+    statement = statement.on_conflict_do_update(
+        index_elements=[SiteState.id],
+        set_={"content_generation": SiteState.content_generation + 1},
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # Every worker LISTENs (page_cache.listener): the notification leaves at commit, only
+        # if the transaction commits, carrying the new number.
+        generation = session.execute(statement.returning(SiteState.content_generation)).scalar()
+        session.execute(sa.select(sa.func.pg_notify(CHANNEL, sa.cast(generation, sa.Text))))
+        session.info["generation"] = generation
+    else:
+        session.execute(statement)
     session.info.pop("wrote", None)  # the bump itself is not news
+
+
+def _after_commit(session: Session) -> None:
+    generation = session.info.pop("generation", None)
+    if generation is not None:
+        note_committed(session.get_bind(), generation)
 
 
 def _forget_writes(session: Session, *_args) -> None:
     session.info.pop("wrote", None)
+    session.info.pop("generation", None)
 
 
 def track_writes(session_class) -> None:
@@ -67,6 +81,7 @@ def track_writes(session_class) -> None:
     event.listen(session_class, "do_orm_execute", _note_write)
     event.listen(session_class, "after_flush", _note_flush)
     event.listen(session_class, "before_commit", _bump_generation)
+    event.listen(session_class, "after_commit", _after_commit)
     event.listen(session_class, "after_rollback", _forget_writes)
     session_class._tracks_writes = True
 
