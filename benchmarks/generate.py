@@ -1370,6 +1370,11 @@ def load(
     bp, fp = pools["big_picture"], pools["first_plot"]
     n = len(plan.rfp_times)
     want_count = plan.want_count or [0] * n
+    # rfps.comment_count: the visible comments of each RFP, as the portal keeps it.
+    comment_count = [0] * n
+    for row in community.comments:
+        if row.deleted is None and row.hidden is None:
+            comment_count[row.rfp] += 1
     difficulties = (
         [Difficulty.BEGINNER] * 35 + [Difficulty.INTERMEDIATE] * 45 + [Difficulty.ADVANCED] * 20
     )
@@ -1396,6 +1401,7 @@ def load(
                 _dt(plan.rfp_times[i]),
                 _dt(plan.rfp_updated[i]),
                 want_count[i],
+                comment_count[i],
             )
 
     _phase(
@@ -1420,6 +1426,7 @@ def load(
             "created_at",
             "updated_at",
             "want_count",
+            "comment_count",
         ),
         rfps(),
     )

@@ -236,3 +236,43 @@ def _claims(app):
 
     with app.app_context():
         return get_session().scalars(sa.select(Claim)).all()
+
+
+def test_the_stored_comment_count_follows_every_change_of_a_comment(app, web, make):
+    """rfps.comment_count (the "most discussed" sort, the cards' counts) is recounted after
+    every flush that touches a comment: posting, deleting, hiding, showing, and rows made
+    directly through the ORM."""
+    import sqlalchemy as sa
+
+    from rfp_portal.db import get_session
+    from rfp_portal.models import Comment, Rfp, Role
+
+    author = make.user("ada")
+    rfp_id = make.rfp(author)
+    make.user("mod", role=Role.ORGANISER)
+
+    def stored() -> int:
+        with app.app_context():
+            return get_session().scalar(sa.select(Rfp.comment_count).where(Rfp.id == rfp_id))
+
+    web.login("ada")
+    for text in ("First", "Second", "Third"):
+        web.post(f"/rfps/{rfp_id}/comments", {"body": text}, form_url=f"/rfps/{rfp_id}")
+    assert stored() == 3
+    with app.app_context():
+        session = get_session()
+        first, second, third = session.scalars(sa.select(Comment).order_by(Comment.id)).all()
+        ids = first.id, second.id, third.id
+    web.post(f"/comments/{ids[0]}/delete", form_url=f"/comments/{ids[0]}/delete")
+    assert stored() == 2
+    moderator = type(web)(app.test_client())
+    moderator.login("mod")
+    moderator.post(f"/comments/{ids[1]}/hide", {"hidden": "1"}, form_url=f"/rfps/{rfp_id}")
+    assert stored() == 1
+    moderator.post(f"/comments/{ids[1]}/hide", {"hidden": "0"}, form_url=f"/rfps/{rfp_id}")
+    assert stored() == 2
+    with app.app_context():
+        session = get_session()
+        session.add(Comment(rfp_id=rfp_id, author_id=author.id, body_md="x", body_html="x"))
+        session.commit()
+        assert session.get(Rfp, rfp_id).comment_count == 3

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.util import identity_key
 
 from rfp_portal import clock
 from rfp_portal.db import Base, UtcDateTime
@@ -56,3 +59,43 @@ class Comment(Base):
             and user.is_organiser
             and self.deleted_at is None
         )
+
+
+def visible_comments_of(rfp_id_column) -> sa.ScalarSelect:
+    """SQL: how many comments of the RFP ``rfp_id_column`` names are visible."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(Comment)
+        .where(
+            Comment.rfp_id == rfp_id_column,
+            Comment.deleted_at.is_(None),
+            Comment.hidden_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+@event.listens_for(Session, "after_flush")
+def _recount_comments(session: Session, _context) -> None:
+    """Keep ``rfps.comment_count`` exact: after any flush that adds, changes or removes a
+    comment (however it was made), count the visible comments of the RFPs concerned again, in
+    the same transaction (a recount, not +1, so two writers at once cannot drift it)."""
+    changed = {
+        item.rfp_id
+        for item in chain(session.new, session.dirty, session.deleted)
+        if isinstance(item, Comment) and item.rfp_id is not None
+    }
+    if not changed:
+        return
+    from rfp_portal.models.rfp import Rfp
+
+    rfps = Rfp.__table__
+    session.connection().execute(
+        sa.update(rfps)
+        .where(rfps.c.id.in_(changed))
+        .values(comment_count=visible_comments_of(rfps.c.id))
+    )
+    for rfp_id in changed:
+        loaded = session.identity_map.get(identity_key(Rfp, rfp_id))
+        if loaded is not None:
+            session.expire(loaded, ["comment_count"])

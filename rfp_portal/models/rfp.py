@@ -83,6 +83,7 @@ class Rfp(Base):
     __table_args__ = (
         sa.CheckConstraint("claim_cap IS NULL OR claim_cap >= 1", name="claim_cap_positive"),
         sa.CheckConstraint("want_count >= 0", name="want_count_not_negative"),
+        sa.CheckConstraint("comment_count >= 0", name="comment_count_not_negative"),
         # One index for each sort and filter of the listing (rfp_portal.rfps.listing).
         sa.Index("ix_rfps_created_at_id", "created_at", "id"),
         sa.Index("ix_rfps_state_created_at_id", "state", "created_at", "id"),
@@ -91,6 +92,8 @@ class Rfp(Base):
         # The sorts again within one state (the home page's "most wanted" open RFPs).
         sa.Index("ix_rfps_state_updated_at_id", "state", "updated_at", "id"),
         sa.Index("ix_rfps_state_want_count_id", "state", "want_count", "id"),
+        sa.Index("ix_rfps_comment_count_id", "comment_count", "id"),
+        sa.Index("ix_rfps_state_comment_count_id", "state", "comment_count", "id"),
         sa.Index("ix_rfps_difficulty", "difficulty"),
         sa.Index("ix_rfps_compute", "compute"),
     )
@@ -118,6 +121,10 @@ class Rfp(Base):
     # How many members said "I want this plot too": kept by services.wants in the same
     # statement as the row in ``wants``, so the "most wanted" sort is an index scan.
     want_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # How many of its comments are visible (neither deleted nor hidden): kept after every flush
+    # that touches a comment (models.comment), so the "most discussed" sort is an index scan
+    # and a listing's counts cost nothing per RFP.
+    comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     author: Mapped[User] = relationship(back_populates="rfps")
     tags: Mapped[list[Tag]] = relationship(secondary=rfp_tags, order_by=Tag.name)
@@ -141,7 +148,6 @@ class Rfp(Base):
 
     # Filled in by listing queries (rfp_portal.rfps.queries), in the same query as the RFPs.
     active_claim_count: Mapped[int | None] = query_expression()
-    comment_count: Mapped[int | None] = query_expression()
 
     def is_author(self, user) -> bool:
         """Whether ``user`` wrote this RFP; False for an anonymous visitor (or None).

@@ -32,7 +32,6 @@ from rfp_portal.rfps.queries import (
     active_claims_of_rfp,
     is_claimed,
     rfp_listing,
-    visible_comments_of_rfp,
 )
 
 STATES = {
@@ -238,5 +237,5 @@ class Listing:
         if sort == "claims":
             return [active_claims_of_rfp(now, policy).desc(), Rfp.id.desc()]
         if sort == "comments":
-            return [visible_comments_of_rfp().desc(), Rfp.id.desc()]
+            return [Rfp.comment_count.desc(), Rfp.id.desc()]
         return newest

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload, with_expression
 
-from rfp_portal.models import Claim, ClaimPolicy, Comment, Presentation, Rfp
+from rfp_portal.models import Claim, ClaimPolicy, Presentation, Rfp
 
 
 def active_claims_of_rfp(now: datetime, policy: ClaimPolicy):
@@ -21,28 +21,18 @@ def active_claims_of_rfp(now: datetime, policy: ClaimPolicy):
     )
 
 
-def visible_comments_of_rfp():
-    return (
-        sa.select(sa.func.count())
-        .select_from(Comment)
-        .where(Comment.rfp_id == Rfp.id, Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
-        .correlate(Rfp)
-        .scalar_subquery()
-    )
-
-
 def is_claimed(now: datetime, policy: ClaimPolicy):
     """SQL: the RFP has at least one active claim (derived, never stored)."""
     return sa.exists().where(Claim.rfp_id == Rfp.id, Claim.counts_as_active(now, policy))
 
 
 def rfp_listing(now: datetime, policy: ClaimPolicy) -> sa.Select:
-    """RFPs with author, tags, plots and their claim and comment counts loaded."""
+    """RFPs with author, tags, plots and their active claims counted (the comments' count is a
+    column of the RFP)."""
     return sa.select(Rfp).options(
         selectinload(Rfp.author),
         selectinload(Rfp.tags),
         selectinload(Rfp.plots),
         selectinload(Rfp.presentations).selectinload(Presentation.jam),
         with_expression(Rfp.active_claim_count, active_claims_of_rfp(now, policy)),
-        with_expression(Rfp.comment_count, visible_comments_of_rfp()),
     )
