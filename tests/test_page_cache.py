@@ -203,3 +203,26 @@ def test_on_postgresql_a_kept_page_costs_no_query_and_a_write_elsewhere_is_heard
         assert time.monotonic() < deadline, "the write was not heard"
         time.sleep(0.01)
     assert "After" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_a_shared_part_of_a_members_page_asks_no_generation(app, web, make):
+    """The listing section a member's /rfps shares with everyone is keyed by the generation the
+    listener holds in memory: no SELECT of site_state on the member's request either."""
+    make.user("ada")
+    make.rfp(make.user(), title="Shared section")
+    web.login("ada")
+    _listening(app)
+    web.get("/rfps")
+    engine = app.extensions["rfp_db"]["engine"]
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert "Shared section" in web.get("/rfps").get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert statements and not any("site_state" in statement for statement in statements)

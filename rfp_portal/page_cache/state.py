@@ -7,12 +7,12 @@ cache's bookkeeping, not part of the portal's content.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rfp_portal.db import Base, get_session, insert_for
-from rfp_portal.page_cache.listener import CHANNEL, note_committed
+from rfp_portal.page_cache.listener import CHANNEL, listener_for, note_committed
 
 _READ_ONLY_SQL = ("SELECT", "WITH", "EXPLAIN", "SET", "PRAGMA", "SHOW")
 GENERATION_SQL = "SELECT content_generation FROM site_state WHERE id = 1"
@@ -90,6 +90,15 @@ def current_generation() -> int:
     """The generation, as this request's session sees it (a plain statement: it runs often)."""
     value = get_session().connection().exec_driver_sql(GENERATION_SQL).scalar()
     return value or 0
+
+
+def known_generation() -> int:
+    """The generation for this request: from memory while this process LISTENs for writes
+    (PostgreSQL, ``listener``), else read in the request's transaction."""
+    engine = current_app.extensions["rfp_db"]["engine"]
+    listener = listener_for(engine, current_app.config["PAGE_CACHE_POLL_SECONDS"])
+    known = listener.known_generation() if listener is not None else None
+    return current_generation() if known is None else known
 
 
 def read_generation(app: Flask) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from rfp_portal import clock
-from rfp_portal.page_cache.state import current_generation
+from rfp_portal.page_cache.state import known_generation
 
 
 @dataclass
@@ -77,7 +77,7 @@ def kept(name: str, *parts, make: Callable[[], str]) -> str:
     config = current_app.config
     if not config["PAGE_CACHE_ENTRIES"]:
         return make()
-    key = (name, current_generation(), *parts)
+    key = (name, known_generation(), *parts)
     store: PageStore = current_app.extensions["page_cache"]
     entry = store.get(key, config["PAGE_CACHE_SECONDS"])
     if entry is not None:
