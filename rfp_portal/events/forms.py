@@ -1,15 +1,19 @@
 from wtforms import (
-    DateTimeLocalField,
     IntegerField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from rfp_portal.forms import ZONES, BaseForm, http_url, small_integer, visible_text
+from rfp_portal.forms import BaseForm, http_url, small_integer, visible_text
+from rfp_portal.forms.schedule import (
+    duration_field,
+    join_url_field,
+    starts_at_field,
+    timezone_field,
+)
 from rfp_portal.models.event import (
     CONFERENCE_MAX,
     EVENT_DESCRIPTION_MAX,
@@ -20,7 +24,6 @@ from rfp_portal.models.event import (
     URL_MAX,
     SeriesKind,
 )
-from rfp_portal.models.schedule import COMMUNITY_ZONE
 
 
 class SeriesForm(BaseForm):
@@ -77,27 +80,10 @@ class EventForm(BaseForm):
         "Conference or event page (link)",
         validators=[Optional(), Length(max=URL_MAX), http_url],
     )
-    starts_at = DateTimeLocalField(
-        "Starts at",
-        format="%Y-%m-%dT%H:%M",
-        validators=[InputRequired("Enter the date and time it starts, e.g. 2021-08-01 10:00.")],
-        description="The wall-clock time in the time zone below.",
-    )
-    timezone = SelectField(
-        "Time zone",
-        choices=[SelectChoice(z, z.replace("_", " ")) for z in ZONES],
-        default=COMMUNITY_ZONE,
-    )
-    duration_minutes = IntegerField(
-        "Duration in minutes",
-        default=60,
-        validators=[InputRequired("How long is it?"), small_integer, NumberRange(min=10, max=720)],
-    )
-    join_url = StringField(
-        "Where to join (link)",
-        validators=[Optional(), Length(max=URL_MAX), http_url],
-        description="The video call or event page, starting with https://.",
-    )
+    starts_at = starts_at_field("2021-08-01 10:00")
+    timezone = timezone_field()
+    duration_minutes = duration_field(default=60)
+    join_url = join_url_field()
     description = TextAreaField(
         "Description",
         validators=[Optional(), Length(max=EVENT_DESCRIPTION_MAX)],

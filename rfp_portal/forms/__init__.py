@@ -22,14 +22,6 @@ from rfp_portal.services import DomainError
 FORBIDDEN_CHARACTERS = {"\x00"}
 
 
-# The time zones a Jam or an event is announced in (the community's, first).
-ZONES = [
-    "America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York", "America/Sao_Paulo",
-    "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "Africa/Lagos", "Africa/Nairobi",
-    "Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland",
-]  # fmt: skip
-
-
 class BaseForm(FlaskForm):
     """A CSRF-protected form that refuses text with characters no database should hold.
 

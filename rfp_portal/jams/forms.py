@@ -10,9 +10,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from rfp_portal.forms import ZONES, BaseForm, http_url, small_integer, visible_text
+from rfp_portal.forms import BaseForm, http_url, small_integer, visible_text
+from rfp_portal.forms.schedule import (
+    duration_field,
+    join_url_field,
+    starts_at_field,
+    timezone_field,
+)
 from rfp_portal.models.jam import (
-    COMMUNITY_ZONE,
     DECLINE_REASON_MAX,
     JAM_DESCRIPTION_MAX,
     JAM_TITLE_MAX,
@@ -42,22 +47,9 @@ class JamForm(BaseForm):
         ],
         default="Open Collab Research Jam",
     )
-    starts_at = DateTimeLocalField(
-        "Starts at",
-        format="%Y-%m-%dT%H:%M",
-        validators=[InputRequired("Enter the date and time it starts, e.g. 2021-08-04 16:00.")],
-        description="The wall-clock time in the time zone below.",
-    )
-    timezone = SelectField(
-        "Time zone",
-        choices=[SelectChoice(z, z.replace("_", " ")) for z in ZONES],
-        default=COMMUNITY_ZONE,
-    )
-    duration_minutes = IntegerField(
-        "Duration in minutes",
-        default=90,
-        validators=[InputRequired("How long is it?"), small_integer, NumberRange(min=10, max=720)],
-    )
+    starts_at = starts_at_field("2021-08-04 16:00")
+    timezone = timezone_field()
+    duration_minutes = duration_field(default=90)
     offers_close = DateTimeLocalField(
         "Offers of agenda slots close at",
         format="%Y-%m-%dT%H:%M",
@@ -67,11 +59,7 @@ class JamForm(BaseForm):
             "in the Jam's time zone). Leave it empty to take offers until the Jam begins."
         ),
     )
-    join_url = StringField(
-        "Where to join (link)",
-        validators=[Optional(), Length(max=URL_MAX), http_url],
-        description="The video call or event page, starting with https://.",
-    )
+    join_url = join_url_field()
     description = TextAreaField(
         "Description",
         validators=[Optional(), Length(max=JAM_DESCRIPTION_MAX)],
