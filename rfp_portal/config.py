@@ -87,6 +87,9 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)),
         "RFPS_PER_PAGE": int(os.environ.get("RFPS_PER_PAGE", 20)),
+        # A listing's count stops here ("more than 10,000 RFPs"), so it costs the same however
+        # many RFPs match.
+        "LISTING_COUNT_LIMIT": int(os.environ.get("LISTING_COUNT_LIMIT", 10_000)),
         "SQL_ECHO": _flag("SQL_ECHO"),
         "DATABASE_POOL_SIZE": int(os.environ.get("DATABASE_POOL_SIZE", 5)),
         # Seconds SQLite waits for a lock (rfp_portal/db.py): reads briefly, writes a bounded
@@ -115,6 +118,11 @@ def from_environment(instance_path: Path, overrides: dict | None = None) -> dict
         "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", 2000)),
         "PAGE_CACHE_BYTES": int(os.environ.get("PAGE_CACHE_BYTES", 64 * 1024 * 1024)),
         "PAGE_CACHE_SECONDS": float(os.environ.get("PAGE_CACHE_SECONDS", 60)),
+        # How late the pages that sum up the whole site (home, listing, search, tags, feed, API
+        # listing) may be after a write: each is rebuilt at most once in that time.
+        "PAGE_CACHE_LAG_SECONDS": float(os.environ.get("PAGE_CACHE_LAG_SECONDS", 2)),
+        # Members' headers and the facts their pages depend on, per session (members.py).
+        "PAGE_CACHE_READERS": int(os.environ.get("PAGE_CACHE_READERS", 5000)),
         # PostgreSQL: how often a worker re-reads the generation besides the notifications.
         "PAGE_CACHE_POLL_SECONDS": float(os.environ.get("PAGE_CACHE_POLL_SECONDS", 5)),
         # Mail and webhooks (rfp_portal/outbox/): empty MAIL_URL writes .eml files into

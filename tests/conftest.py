@@ -333,6 +333,8 @@ def app(request, database_url, tmp_path):
             "RFPS_PER_PAGE": 5,
             "DATABASE_POOL_SIZE": 25,  # the concurrency tests hold twenty connections at once
             "RATELIMIT_ENABLED": False,  # tests/test_limits.py turns throttling on
+            # Every page exact at once after a write (test_page_cache.py tests the lag).
+            "PAGE_CACHE_LAG_SECONDS": 0,
         }
     )
     share_compiled_templates(app)

@@ -787,3 +787,33 @@ def test_db_reindex_rebuilds_a_lost_index(app, web, make):
     result = app.test_cli_runner().invoke(args=["db", "reindex"])
     assert result.exit_code == 0 and "1 RFPs" in result.output
     assert card_ids(web.get("/rfps?q=quokka").get_data(as_text=True)) == [rfp]
+
+
+def test_a_listing_too_long_to_count_says_more_than_and_still_pages_to_the_end(app, web, make):
+    """Past LISTING_COUNT_LIMIT the count stops ("More than …"), so it costs the same however
+    many match; pages still lead to the last RFP, in the HTML listing and in the API."""
+    app.config["LISTING_COUNT_LIMIT"] = 6
+    app.config["PAGE_CACHE_ENTRIES"] = 0  # the limit changes below, with no write
+    author = make.user()
+    for _ in range(12):
+        make.rfp(author)
+    first = web.get("/rfps").get_data(as_text=True)
+    assert "More than 6 RFPs, page 1" in first
+    seen, number = [], 1
+    while True:
+        page = web.get(f"/rfps?page={number}").get_data(as_text=True)
+        seen += re.findall(r'href="/rfps/(\d+)"', page)
+        if 'rel="next"' not in page:
+            break
+        number += 1
+    assert number == 3 and len(set(seen)) == 12  # 5 a page in the tests
+    # Past the end of a listing that was not counted: back to its first page.
+    assert web.get("/rfps?page=40").status_code == 302
+    api = web.get("/api/v1/rfps?per_page=5").get_json()
+    assert api["total"] == 6 and api["total_exact"] is False and api["links"]["next"]
+    last = web.get("/api/v1/rfps?per_page=5&page=3").get_json()
+    assert len(last["items"]) == 2 and last["links"]["next"] is None
+    # Under the limit, the count is exact.
+    app.config["LISTING_COUNT_LIMIT"] = 100
+    assert "12 RFPs, page 1 of 3" in web.get("/rfps").get_data(as_text=True)
+    assert web.get("/api/v1/rfps").get_json()["total_exact"] is True

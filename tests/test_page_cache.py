@@ -38,6 +38,7 @@ def test_every_write_shows_at_once_in_every_worker(app, web, make, database_url,
             "SECRET_KEY": "test-secret",
             "INSTANCE_PATH": str(tmp_path / "other"),
             "RATELIMIT_ENABLED": False,
+            "PAGE_CACHE_LAG_SECONDS": 0,
         }
     )
     reader = Web(other_worker.test_client())
@@ -85,16 +86,21 @@ def test_writes_through_core_statements_move_the_generation_and_rollbacks_do_not
         assert current_generation() == after_want
 
 
-def test_logged_in_readers_and_pages_with_messages_are_never_kept(app, web, make):
+def test_pages_with_messages_are_never_kept_and_members_get_their_own_header(app, web, make):
     make.user("ada")
     web.login("ada")
-    assert cache_state(web.get("/rfps")) is None
-    assert cache_state(web.get("/rfps")) is None
+    welcome = web.get("/rfps")  # "welcome back" shows: rendered for her alone
+    assert "Welcome back" in welcome.get_data(as_text=True)
+    assert cache_state(welcome) is None
+    web.get("/rfps")  # kept for every member her page is the same for
+    again = web.get("/rfps")
+    assert cache_state(again) == "hit"
+    assert "Person ada" in again.get_data(as_text=True)  # her own name in the header
     web.logout()  # leaves "You are logged out" to show on the next page
     goodbye = web.get("/")
     assert "You are logged out" in goodbye.get_data(as_text=True)
     assert cache_state(goodbye) is None
-    # Anyone with a session cookie is served by Flask itself, every time.
+    # A session with nobody logged in is served by Flask itself, every time.
     assert cache_state(web.get("/")) is None
     fresh = Web(app.test_client())
     assert cache_state(fresh.get("/")) == "miss"
@@ -226,3 +232,37 @@ def test_on_postgresql_a_shared_part_of_a_members_page_asks_no_generation(app, w
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert statements and not any("site_state" in statement for statement in statements)
+
+
+def test_pages_that_sum_up_the_site_may_lag_a_write_by_a_bounded_time(app, make, clock):
+    """With PAGE_CACHE_LAG_SECONDS, the listing, search, home and API listing made just before a
+    write are served until they are that old (a busy site rebuilds them once in that time, not
+    after every comment); the page of the RFP written to is exact at once, for every reader."""
+    app.config["PAGE_CACHE_LAG_SECONDS"] = 30
+    author = make.user("ada")
+    rfp = make.rfp(author, title="First wombat")
+    visitor, member = Web(app.test_client()), Web(app.test_client())
+    make.user("newbie")
+    member.login("newbie")
+    member.get("/account/sessions")  # reads the "welcome back" message
+    lagging = ("/", "/rfps", "/rfps?q=wombat", "/api/v1/rfps")
+    for reader in (visitor, member):
+        for path in (*lagging, f"/rfps/{rfp}"):
+            reader.get(path)
+            assert cache_state(reader.get(path)) == "hit", path
+
+    clock.advance(seconds=10)
+    make.rfp(author, title="Second wombat")
+    for reader in (visitor, member):
+        for path in lagging:
+            late = reader.get(path)
+            assert cache_state(late) == "hit", path
+            assert "Second" not in late.get_data(as_text=True), path
+        page = reader.get(f"/rfps/{rfp}")  # any write: exact pages are made afresh
+        assert cache_state(page) != "hit"
+
+    clock.advance(seconds=21)  # the copies are now older than the lag
+    for reader in (visitor, member):
+        for path in lagging:
+            fresh = reader.get(path)  # (the member's API answer is the visitor's new one)
+            assert "Second" in fresh.get_data(as_text=True), path

@@ -283,7 +283,16 @@ def page_of(item: str) -> Schema:
             "items": {"type": "array", "items": ref(item), "maxItems": params.PER_PAGE_MAX},
             "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
             "per_page": {"type": "integer", "minimum": 1, "maximum": params.PER_PAGE_MAX},
-            "total": count("How many items match, on all pages."),
+            "total": count(
+                "How many items match, on all pages; with `total_exact` false, the count "
+                "stopped there and more match."
+            ),
+            "total_exact": {
+                "type": "boolean",
+                "description": "False when more items match than the count went to "
+                "(LISTING_COUNT_LIMIT, 10,000 by default): `pages` is then a lower bound, and "
+                "`links.next` says whether another page follows.",
+            },
             "pages": {"type": "integer", "minimum": 1},
             "links": ref("Links"),
         },

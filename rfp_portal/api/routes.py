@@ -42,6 +42,7 @@ def _paginated(page: Page, items: list, endpoint: str, args: dict) -> dict:
         "page": page.number,
         "per_page": page.per_page,
         "total": page.total,
+        "total_exact": page.exact,
         "pages": page.pages,
         "links": {
             "self": link(page.number),

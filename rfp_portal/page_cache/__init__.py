@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from rfp_portal.page_cache import members
 from rfp_portal.page_cache.middleware import (
     CACHEABLE,
-    KEY_ENVIRON,
     KEY_NAME,
     PageCacheMiddleware,
     mark_cacheable,
@@ -37,7 +37,7 @@ from rfp_portal.page_cache.state import (
     read_generation,
     track_writes,
 )
-from rfp_portal.page_cache.store import Entry, PageStore, kept
+from rfp_portal.page_cache.store import KEY_ENVIRON, Entry, PageStore, kept
 
 __all__ = [
     "CACHEABLE",
@@ -64,7 +64,9 @@ def init_app(app: Flask) -> None:
         app.config["PAGE_CACHE_ENTRIES"], app.config["PAGE_CACHE_BYTES"]
     )
     track_writes(app.extensions["rfp_db"]["sessionmaker"].class_)
-    # Registered first, so it runs last of the after-request functions: the response it marks
-    # already carries the security headers.
-    app.after_request_funcs.setdefault(None, []).insert(0, mark_cacheable)
+    members.init_app(app)
+    # Registered first, so they run last of the after-request functions: the response they
+    # mark or keep already carries the security headers.
+    app.after_request_funcs.setdefault(None, []).insert(0, members.keep)
+    app.after_request_funcs[None].insert(0, mark_cacheable)
     app.wsgi_app = PageCacheMiddleware(app.wsgi_app, app)

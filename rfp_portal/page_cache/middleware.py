@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Flask, Response, request, session
+from itsdangerous import BadSignature
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_cookie
 
 from rfp_portal import clock
+from rfp_portal.page_cache import members
 from rfp_portal.page_cache.listener import listener_for
 from rfp_portal.page_cache.state import read_generation
-from rfp_portal.page_cache.store import Entry, PageStore
+from rfp_portal.page_cache.store import KEY_ENVIRON, Entry, PageStore, lag_of
 
 # Answers that are the same whoever asks (the API, the feeds, the calendars read no session): a
 # member's cookie does not take them past the cache, and a member's request may fill it.
@@ -43,6 +46,7 @@ CACHEABLE = frozenset(
         "events.index",
         "events.series",
         "events.show",
+        "users.show",
         "api.rfps",
         "api.rfp",
         "api.jams",
@@ -50,14 +54,6 @@ CACHEABLE = frozenset(
         "api.events",
     }
 )
-# Everything in a request that can change a kept page: the host and scheme (feeds, the API and
-# calendar links are absolute, so a forged Host must never fill another reader's entry), what a
-# proxy says about them, and the address.
-KEY_ENVIRON = (
-    "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "HTTP_X_FORWARDED_HOST",
-    "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "SCRIPT_NAME",
-    "PATH_INFO", "QUERY_STRING",
-)  # fmt: skip
 KEY_NAME = "rfp_portal.page_cache_key"
 
 
@@ -75,29 +71,21 @@ class PageCacheMiddleware:
         self.store: PageStore = app.extensions["page_cache"]
         # Matches against the app's own routes (rules added later are seen too).
         self.urls = app.url_map.bind("")
+        self.readers: members.ReaderStore = app.extensions["page_cache_readers"]
+        self._serializer = None
         self.listener = listener_for(
             app.extensions["rfp_db"]["engine"], app.config["PAGE_CACHE_POLL_SECONDS"]
         )
 
-    def _endpoint(self, path: str) -> str | None:
-        """The view Flask would answer a GET of ``path`` with (None: no page, another method, or
-        a redirect such as a trailing slash)."""
+    def _match(self, path: str) -> tuple[str | None, dict]:
+        """The view Flask would answer a GET of ``path`` with, and its arguments (None: no
+        page, another method, or a redirect such as a trailing slash)."""
         try:
-            endpoint, _arguments = self.urls.match(path, method="GET")
+            return self.urls.match(path, method="GET")
         except HTTPException:
-            return None
-        return endpoint
+            return None, {}
 
-    def _key(self, environ) -> tuple | None:
-        if environ.get("REQUEST_METHOD") != "GET":
-            return None
-        endpoint = self._endpoint(environ.get("PATH_INFO", ""))
-        if endpoint not in CACHEABLE:
-            return None
-        cookies = environ.get("HTTP_COOKIE", "")
-        has_session = "session=" in cookies or "remember_token=" in cookies
-        if has_session and endpoint not in READER_INDEPENDENT:
-            return None
+    def _generation(self) -> int | None:
         # Known from memory while this process LISTENs for writes (PostgreSQL); else asked.
         generation = self.listener.known_generation() if self.listener is not None else None
         if generation is None:
@@ -105,14 +93,93 @@ class PageCacheMiddleware:
                 generation = read_generation(self.app)
             except sa.exc.SQLAlchemyError:
                 return None
-        return (generation, *(environ.get(name) for name in KEY_ENVIRON))
+        return generation
+
+    def _key(self, environ) -> tuple[tuple, int, float] | None:
+        """The page's key in the store, the generation and the lag it is served with (None:
+        not a page kept for this request)."""
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        endpoint, _arguments = self._match(environ.get("PATH_INFO", ""))
+        if endpoint not in CACHEABLE:
+            return None
+        cookies = environ.get("HTTP_COOKIE", "")
+        has_session = "session=" in cookies or "remember_token=" in cookies
+        if has_session and endpoint not in READER_INDEPENDENT:
+            return None
+        generation = self._generation()
+        if generation is None:
+            return None
+        key = ("visitor", *(environ.get(name) for name in KEY_ENVIRON))
+        return key, generation, lag_of(endpoint, self.app.config)
+
+    def _session(self, environ) -> dict | None:
+        """The Flask session the request's cookie holds (None: none, or not genuine)."""
+        name = self.app.config["SESSION_COOKIE_NAME"]
+        value = parse_cookie(environ).get(name)
+        if not value:
+            return None
+        if self._serializer is None:
+            self._serializer = self.app.session_interface.get_signing_serializer(self.app)
+        try:
+            return self._serializer.loads(
+                value, max_age=int(self.app.permanent_session_lifetime.total_seconds())
+            )
+        except BadSignature:
+            return None
+
+    def _member_answer(self, environ) -> tuple[bytes, Entry] | None:
+        """A logged-in member's page from memory (members.py): their memo for this generation
+        and the page kept for their variant; None sends the request to Flask."""
+        if environ.get("REQUEST_METHOD") != "GET" or "session=" not in environ.get(
+            "HTTP_COOKIE", ""
+        ):
+            return None
+        endpoint, arguments = self._match(environ.get("PATH_INFO", ""))
+        variant_of = members.VARIANTS.get(endpoint)
+        if variant_of is None:
+            return None
+        data = self._session(environ)
+        if not data or "_flashes" in data or "_user_id" not in data:
+            return None
+        generation = self._generation()
+        if generation is None:
+            return None
+        config = self.app.config
+        memo = self.readers.get(
+            members.memo_key(data["_user_id"], generation, environ), config["PAGE_CACHE_SECONDS"]
+        )
+        if (
+            memo is None
+            or memo.identity != members.identity(environ)
+            or memo.session_csrf != data.get("csrf_token")
+            or clock.timestamp() >= memo.sighting_due
+        ):
+            return None
+        variant = variant_of(memo.facts, arguments)
+        if variant is None:
+            return None
+        key = members.page_key(endpoint, variant, environ)
+        entry = self.store.get(key, config["PAGE_CACHE_SECONDS"])
+        if entry is None or not entry.serves(generation, lag_of(endpoint, self.app.config)):
+            return None
+        return memo.fill(entry.body), entry
 
     def __call__(self, environ, start_response):
-        key = self._key(environ) if self.app.config["PAGE_CACHE_ENTRIES"] else None
-        if key is None:
+        if not self.app.config["PAGE_CACHE_ENTRIES"]:
             return self.wsgi_app(environ, start_response)
+        answer = self._member_answer(environ)
+        if answer is not None:
+            body, entry = answer
+            headers = [*entry.headers, ("Content-Length", str(len(body))), ("X-Page-Cache", "hit")]
+            start_response(entry.status, headers)
+            return [body]
+        found = self._key(environ)
+        if found is None:
+            return self.wsgi_app(environ, start_response)
+        key, generation, lag = found
         entry = self.store.get(key, self.app.config["PAGE_CACHE_SECONDS"])
-        if entry is not None:
+        if entry is not None and entry.serves(generation, lag):
             start_response(entry.status, [*entry.headers, ("X-Page-Cache", "hit")])
             return [entry.body]
         environ[KEY_NAME] = key
@@ -136,7 +203,9 @@ class PageCacheMiddleware:
             and "set-cookie" not in names
         ):
             kept = [(n, v) for n, v in headers if n.lower() != "x-page-cache"]
-            self.store.put(key, Entry(clock.timestamp(), captured["status"], kept, body))
+            self.store.put(
+                key, Entry(clock.timestamp(), captured["status"], kept, body, generation)
+            )
         return [body]
 
 

@@ -12,6 +12,27 @@ from flask import current_app
 from rfp_portal import clock
 from rfp_portal.page_cache.state import known_generation
 
+# Everything in a request that can change a kept page: the host and scheme (feeds, the API and
+# calendar links are absolute, so a forged Host must never fill another reader's entry), what a
+# proxy says about them, and the address.
+KEY_ENVIRON = (
+    "wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "SCRIPT_NAME",
+    "PATH_INFO", "QUERY_STRING",
+)  # fmt: skip
+
+
+# Pages that sum up the whole site (every comment, claim or want changes a count on them): after
+# a write they may be PAGE_CACHE_LAG_SECONDS late, so that a busy site rebuilds each of them
+# once in that time rather than after every write. Every other page is exact: the RFP page a
+# comment was posted to, a Jam's, a person's, and a member's own pages are never stale.
+LAGGING = frozenset({"main.index", "rfps.index", "rfps.tags", "rfps.feed", "api.rfps"})
+
+
+def lag_of(endpoint: str | None, config) -> float:
+    """How many seconds the page of ``endpoint`` may lag a write (0: none)."""
+    return config["PAGE_CACHE_LAG_SECONDS"] if endpoint in LAGGING else 0
+
 
 @dataclass
 class Entry:
@@ -19,6 +40,16 @@ class Entry:
     status: str
     headers: list[tuple[str, str]]
     body: bytes
+    generation: int = 0  # the site's generation the entry was made at
+
+    def serves(self, generation: int, lag: float) -> bool:
+        """Whether the entry may answer a request made at ``generation``: it was made at that
+        generation, or it is younger than ``lag`` seconds (the pages that sum up the whole site
+        may be that late after a write: ``LAGGING``). Equal, not "at least": a database
+        replaced or restored from a backup starts its count again."""
+        return self.generation == generation or (
+            lag > 0 and 0 <= clock.timestamp() - self.stored_at < lag
+        )
 
 
 class PageStore:

@@ -8,7 +8,7 @@ place, and the API serves the listing's pages as JSON; they import this module, 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -52,12 +52,19 @@ def load_rfp(rfp_id: int, *, share_token: str | None = None) -> Rfp:
 
 
 def listing_page(listing: Listing, number: int | None, per_page: int) -> Page:
-    """One page of ``listing``: the count and the RFPs, in a fixed number of queries."""
+    """One page of ``listing``: the count and the RFPs, in a fixed number of queries. The
+    count stops at LISTING_COUNT_LIMIT, so a listing costs the same at a million RFPs."""
     session = get_session()
     query = listing.select(
         now=now(), policy=claim_policy(), dialect=session.get_bind().dialect.name
     )
-    return Page.of(session, query, number=number, per_page=per_page)
+    return Page.of(
+        session,
+        query,
+        number=number,
+        per_page=per_page,
+        count_limit=current_app.config["LISTING_COUNT_LIMIT"],
+    )
 
 
 def make_presentation_form(**kwargs) -> PresentationForm:

@@ -97,6 +97,9 @@ def _render_listing(listing: Listing) -> str:
     )
     if page.number > page.pages:  # past the end (the list shrank): the last page
         abort(redirect(url_for("rfps.index", **listing.args(), page=page.pages)))
+    if not page.exact and not page.items and page.number > 1:
+        # Past the end of a listing too long to count: its first page.
+        abort(redirect(url_for("rfps.index", **listing.args())))
     html = render_template(
         "rfps/_listing.html",
         page=page,
