@@ -185,6 +185,11 @@ def main() -> None:
         default=list(ENGINE_NAMES),
         help="passed to load.py (default: sqlite postgresql)",
     )
+    parser.add_argument(
+        "--with-writes",
+        action="store_true",
+        help="also measure reads under 1, 5 and 20 writes a second at each size (slower)",
+    )
     parser.add_argument("--plot-only", action="store_true")
     args = parser.parse_args()
     runs = stored_runs()
@@ -201,6 +206,8 @@ def main() -> None:
                 str(args.duration),
                 "--engines",
                 *args.engines,
+                # The pages and posting a comment; reads under writes only when asked.
+                *([] if args.with_writes else ["--write-rates"]),
             ]
             print("$", " ".join(command), flush=True)
             subprocess.run(command, check=True)  # noqa: S603 - our own script, fixed args

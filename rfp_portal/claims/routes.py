@@ -46,7 +46,7 @@ def back_to(claim: Claim, anchor: str | None = None):
 @bp.route("/rfps/<id:rfp_id>/claims", methods=["POST"])
 @login_required
 def create(rfp_id: int):
-    rfp = load_rfp(rfp_id)
+    rfp = load_rfp(rfp_id, related=False)
     form = ClaimForm()
     if asked_for_preview():
         return render_rfp_page(rfp, claim_form=form, previews=preview_form(form, ["note"]))

@@ -42,7 +42,7 @@ def to_comment(comment: Comment):
 @limits.comment_per_account
 @login_required
 def create(rfp_id: int):
-    rfp = load_rfp(rfp_id)
+    rfp = load_rfp(rfp_id, related=False)
     form = CommentForm()
     if asked_for_preview():
         return render_rfp_page(rfp, comment_form=form, previews=preview_form(form, ["body"]))

@@ -33,19 +33,21 @@ from rfp_portal.web.views import one_or_404
 NO_SUCH_RFP = "There is no RFP with that number."
 
 
-def load_rfp(rfp_id: int, *, share_token: str | None = None) -> Rfp:
+def load_rfp(rfp_id: int, *, share_token: str | None = None, related: bool = True) -> Rfp:
     """The RFP with its author, tags and plots, if the person may read it: a draft is there
     only for its author, admins and the holder of its share link (``share_token``).
+    ``related=False``: the RFP alone (a form that writes needs no more; a page shown again
+    with the form's errors loads the rest as it reads it).
 
     :raise 404: when there is no RFP with that id, or it is a draft this person may not read
         (the same answer, so a draft's number gives nothing away).
     """
-    rfp = one_or_404(
-        sa.select(Rfp)
-        .where(Rfp.id == rfp_id)
-        .options(selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots)),
-        NO_SUCH_RFP,
-    )
+    query = sa.select(Rfp).where(Rfp.id == rfp_id)
+    if related:
+        query = query.options(
+            selectinload(Rfp.author), selectinload(Rfp.tags), selectinload(Rfp.plots)
+        )
+    rfp = one_or_404(query, NO_SUCH_RFP)
     if not rfp.can_read(current_user, share_token):
         abort(404, description=NO_SUCH_RFP)
     return rfp

@@ -18,7 +18,7 @@ from rfp_portal.models import (
 )
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
-from rfp_portal.services.notifications import notify, watchers
+from rfp_portal.services.notifications import audience, notify, watchers
 from rfp_portal.services.text import render_field
 
 
@@ -42,39 +42,43 @@ def post_comment(
         body_html=render_field(body.strip(), field="body"),
         created_at=now,
     )
-    session.add(comment)
-    session.flush()
+    # Everything read first: on SQLite the first write takes the database's one write lock,
+    # which is then held only for the writes.
     claimants = session.scalars(
         sa.select(Claim.claimant_id).where(
             Claim.rfp_id == rfp.id, Claim.counts_as_active(now, policy)
         )
     ).all()
     concerned = [rfp.author_id, *claimants, *watchers(session, rfp.id)]
-    notify(
-        session,
-        recipients=concerned,
-        actor=author,
-        kind=NotificationKind.COMMENTED,
-        rfp_id=rfp.id,
-        comment_id=comment.id,
-        now=now,
-    )
     # Those who commented before and hear of it by no other way: a reply to them.
     earlier = session.scalars(
         sa.select(Comment.author_id)
-        .where(Comment.rfp_id == rfp.id, Comment.id != comment.id)
+        .where(Comment.rfp_id == rfp.id)
         .where(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
         .distinct()
     ).all()
-    notify(
+    told = audience(session, recipients=concerned, actor=author, kind=NotificationKind.COMMENTED)
+    replied = audience(
         session,
         recipients=[person for person in earlier if person not in concerned],
         actor=author,
         kind=NotificationKind.REPLIED,
-        rfp_id=rfp.id,
-        comment_id=comment.id,
-        now=now,
     )
+    session.add(comment)
+    session.flush()
+    for kind, audience_ in (
+        (NotificationKind.COMMENTED, told),
+        (NotificationKind.REPLIED, replied),
+    ):
+        notify(
+            session,
+            told=audience_,
+            actor=author,
+            kind=kind,
+            rfp_id=rfp.id,
+            comment_id=comment.id,
+            now=now,
+        )
     return comment
 
 

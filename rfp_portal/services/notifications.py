@@ -8,6 +8,7 @@ live here too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -116,20 +117,21 @@ def mailable(session: Session, user_ids: Iterable[int]) -> set[int]:
     )
 
 
-def notify(
-    session: Session,
-    *,
-    recipients: Iterable[int],
-    actor: User | None,
-    kind: NotificationKind,
-    rfp_id: int,
-    now: datetime,
-    claim_id: int | None = None,
-    comment_id: int | None = None,
-    jam_id: int | None = None,
-) -> list[Notification]:
-    """Tell each recipient (once, and never the actor) that something happened, on the site
-    and by e-mail as each of them chose."""
+@dataclass(frozen=True)
+class Audience:
+    """Who hears of an event and how (read before the writes: on SQLite the write lock is
+    taken by the first write, so the reads are done by then)."""
+
+    recipients: list[int]  # once each, never the actor
+    chosen: dict[int, Delivery]
+    can_mail: set[int]
+
+
+def audience(
+    session: Session, *, recipients: Iterable[int], actor: User | None, kind: NotificationKind
+) -> Audience:
+    """The people of ``recipients`` to tell of ``kind`` (once, and never the actor), with how
+    each wants it delivered and whether mail reaches them."""
     seen: list[int] = []
     for recipient_id in recipients:
         if recipient_id is None or recipient_id in seen:
@@ -137,6 +139,30 @@ def notify(
         if actor is not None and recipient_id == actor.id:
             continue
         seen.append(recipient_id)
+    if not seen:
+        return Audience([], {}, set())
+    return Audience(seen, deliveries(session, seen, kind), mailable(session, seen))
+
+
+def notify(
+    session: Session,
+    *,
+    recipients: Iterable[int] = (),
+    actor: User | None,
+    kind: NotificationKind,
+    rfp_id: int,
+    now: datetime,
+    claim_id: int | None = None,
+    comment_id: int | None = None,
+    jam_id: int | None = None,
+    told: Audience | None = None,
+) -> list[Notification]:
+    """Tell each recipient (once, and never the actor) that something happened, on the site
+    and by e-mail as each of them chose. ``told``: the audience, read earlier (``audience``)."""
+    if told is None:
+        told = audience(session, recipients=recipients, actor=actor, kind=kind)
+    if not told.recipients:
+        return []
     made = [
         Notification(
             recipient_id=recipient_id,
@@ -148,14 +174,11 @@ def notify(
             jam_id=jam_id,
             created_at=now,
         )
-        for recipient_id in seen
+        for recipient_id in told.recipients
     ]
     session.add_all(made)
     session.flush()
-    if not made:
-        return made
-    chosen = deliveries(session, seen, kind)
-    can_mail = mailable(session, seen)
+    chosen, can_mail = told.chosen, told.can_mail
     daily = []
     for notification in made:
         person = notification.recipient_id
