@@ -120,7 +120,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pg_cluster import SERVER_SETTINGS, Cluster, ensure_pg_bin, free_port  # beside this file
+from pg_cluster import (  # beside this file
+    SERVER_SETTINGS,
+    Cluster,
+    apt_install,
+    ensure_pg_bin,
+    free_port,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -260,14 +266,7 @@ def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found:
         return found
-    apt = shutil.which("apt-get")
-    if os.geteuid() == 0 and apt:
-        log("wrk is missing: apt-get install -y wrk")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        done = subprocess.run([apt, "install", "-y", "wrk"], env=env, check=False)  # noqa: S603
-        if done.returncode != 0:
-            subprocess.run([apt, "update"], env=env, check=False)  # noqa: S603
-            subprocess.run([apt, "install", "-y", "wrk"], env=env, check=False)  # noqa: S603
+    if apt_install("wrk", log):
         found = shutil.which("wrk")
         if found:
             return found

@@ -43,6 +43,21 @@ def find_pg_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+def apt_install(package: str, log) -> bool:
+    """Install Debian's ``package`` with apt-get when running as root (once more after
+    ``apt-get update`` if the first try fails); whether an install was tried."""
+    apt = shutil.which("apt-get")
+    if os.geteuid() != 0 or not apt:
+        return False
+    log(f"{package} is missing: apt-get install -y {package}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run([apt, "install", "-y", package], env=env, check=False)  # noqa: S603
+    if done.returncode != 0:
+        subprocess.run([apt, "update"], env=env, check=False)  # noqa: S603
+        subprocess.run([apt, "install", "-y", package], env=env, check=False)  # noqa: S603
+    return True
+
+
 def ensure_pg_bin(log) -> Path:
     """PostgreSQL's programs, installing Debian's ``postgresql`` when running as root.
 
@@ -51,14 +66,7 @@ def ensure_pg_bin(log) -> Path:
     found = find_pg_bin()
     if found:
         return found
-    apt = shutil.which("apt-get")
-    if os.geteuid() == 0 and apt:
-        log("PostgreSQL is missing: apt-get install -y postgresql")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        done = subprocess.run([apt, "install", "-y", "postgresql"], env=env, check=False)  # noqa: S603
-        if done.returncode != 0:
-            subprocess.run([apt, "update"], env=env, check=False)  # noqa: S603
-            subprocess.run([apt, "install", "-y", "postgresql"], env=env, check=False)  # noqa: S603
+    if apt_install("postgresql", log):
         found = find_pg_bin()
         if found:
             return found

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import sqlalchemy as sa
 
@@ -160,6 +163,21 @@ def test_answers_that_are_the_same_for_everyone_are_kept_for_members_too(app, we
     assert cache_state(web.get("/rfps")) is None
 
 
+@contextmanager
+def statements_run(engine: sa.Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the block."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+
 def _listening(app) -> None:
     """Wait (a few seconds at most) until this process LISTENs for the app's database."""
     import time
@@ -181,17 +199,9 @@ def test_on_postgresql_a_kept_page_costs_no_query_and_a_write_elsewhere_is_heard
     _listening(app)
     web.get("/rfps")
     engine = app.extensions["rfp_db"]["engine"]
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(engine) as statements:
         assert cache_state(web.get("/rfps")) == "hit"
-        assert statements == []  # no ping, no BEGIN, no SELECT of the generation
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert statements == []  # no ping, no BEGIN, no SELECT of the generation
     # Another process writes (its own engine, as another host would) and notifies.
     other = sa.create_engine(engine.url)
     with other.begin() as connection:
@@ -220,17 +230,8 @@ def test_on_postgresql_a_shared_part_of_a_members_page_asks_no_generation(app, w
     web.login("ada")
     _listening(app)
     web.get("/rfps")
-    engine = app.extensions["rfp_db"]["engine"]
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_run(app.extensions["rfp_db"]["engine"]) as statements:
         assert "Shared section" in web.get("/rfps").get_data(as_text=True)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert statements and not any("site_state" in statement for statement in statements)
 
 
