@@ -221,6 +221,36 @@ def test_on_postgresql_a_kept_page_costs_no_query_and_a_write_elsewhere_is_heard
     assert "After" in page.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_on_sqlite_a_kept_page_costs_no_query_and_every_write_elsewhere_is_seen(app, web, make):
+    """Workers ask SQLite's data_version on a connection each keeps, not the pool, on every
+    request; a commit by another process's connection is seen on the very next request, however
+    soon it follows the last (no clock, no poll)."""
+    import sqlite3
+
+    rfp = make.rfp(make.user(), title="Version 0")
+    web.get("/rfps")
+    engine = app.extensions["rfp_db"]["engine"]
+    with statements_run(engine) as statements:
+        assert cache_state(web.get("/rfps")) == "hit"
+    assert statements == []  # no checkout, no SELECT of the generation
+    other = sqlite3.connect(engine.url.database, isolation_level=None)  # as another host would
+    try:
+        for version in range(1, 30):
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE rfps SET title = ? WHERE id = ?", (f"Version {version}", rfp))
+            other.execute(
+                "UPDATE site_state SET content_generation = content_generation + 1 WHERE id = 1"
+            )
+            other.execute("COMMIT")
+            page = web.get("/rfps")
+            assert cache_state(page) == "miss", version
+            assert f"Version {version}<" in page.get_data(as_text=True), version
+            assert cache_state(web.get("/rfps")) == "hit", version
+    finally:
+        other.close()
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_on_postgresql_a_shared_part_of_a_members_page_asks_no_generation(app, web, make):
     """The listing section a member's /rfps shares with everyone is keyed by the generation the

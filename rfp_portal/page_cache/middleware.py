@@ -86,7 +86,8 @@ class PageCacheMiddleware:
             return None, {}
 
     def _generation(self) -> int | None:
-        # Known from memory while this process LISTENs for writes (PostgreSQL); else asked.
+        # Known without a pool checkout while this process LISTENs for writes (PostgreSQL) or
+        # watches the file's data_version (SQLite); else asked.
         generation = self.listener.known_generation() if self.listener is not None else None
         if generation is None:
             try:

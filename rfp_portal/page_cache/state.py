@@ -94,7 +94,8 @@ def current_generation() -> int:
 
 def known_generation() -> int:
     """The generation for this request: from memory while this process LISTENs for writes
-    (PostgreSQL, ``listener``), else read in the request's transaction."""
+    (PostgreSQL) or from the file's data_version (SQLite, ``listener``), else read in the
+    request's transaction."""
     engine = current_app.extensions["rfp_db"]["engine"]
     listener = listener_for(engine, current_app.config["PAGE_CACHE_POLL_SECONDS"])
     known = listener.known_generation() if listener is not None else None
