@@ -176,6 +176,31 @@ def test_bad_comments_get_a_message_and_keep_the_text(web, app, thread):
     assert len(comments_in_db(app)) == 1
 
 
+def test_a_comment_sent_after_the_rfp_was_withdrawn_says_why_and_gives_the_text_back(
+    web, app, make, thread
+):
+    """The member opened the page while comments were open; the author withdrew the RFP before
+    they pressed "Post": the page no longer has a comment form, so the refusal and the text
+    must show without one."""
+    token = web.session_csrf_token(f"/rfps/{thread}")
+    author = Web(app.test_client())
+    author.login("author")
+    withdrawn = author.post(
+        f"/rfps/{thread}/withdraw", {"reason": ""}, form_url=f"/rfps/{thread}/withdraw"
+    )
+    assert withdrawn.status_code == 302
+    response = web.client.post(
+        f"/rfps/{thread}/comments",
+        data={"csrf_token": token, "body": "My long thoughts on <the> *plot*"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Your comment was not posted" in page
+    assert "This RFP was withdrawn; it takes no new comments." in page
+    assert "My long thoughts on &lt;the&gt; *plot*" in page
+    assert len(comments_in_db(app)) == 1
+
+
 @pytest.mark.engine_independent  # rendering
 def test_comment_attacks_never_reach_the_page(web, app, thread):
     from tests.test_rfps import ATTACKS, assert_safe
