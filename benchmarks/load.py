@@ -93,6 +93,7 @@ At the default size a run takes about 13 minutes (both engines), plus about 35 s
 from __future__ import annotations
 
 import argparse
+import gzip
 import html.parser
 import http.client
 import http.cookiejar
@@ -135,6 +136,7 @@ RESULTS = HERE / "results"
 DEFAULT_RFPS = 100_000
 SECRET_KEY = "load-test-secret-key-not-for-production"  # noqa: S105 - fixed on purpose
 USER_AGENT = "rfp-portal-load-test"  # the same on log-in and under wrk (Flask-Login checks it)
+BROWSER_ENCODINGS = "gzip, deflate, br, zstd"  # what Chromium sends; --accept-encoding ''
 HEAVY = ("matplotlib", "PIL", "numpy")  # must stay out of a worker until a plot is processed
 
 ENGINES = ("sqlite", "postgresql")
@@ -749,7 +751,10 @@ def request(port: int, path: str, headers: dict[str, str] | None = None):
     try:
         connection.request("GET", path, headers={"User-Agent": USER_AGENT, **(headers or {})})
         response = connection.getresponse()
-        return response.status, response.headers, response.read()
+        body = response.read()
+        if response.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)  # the checks read what the reader's browser would
+        return response.status, response.headers, body
     finally:
         connection.close()
 
@@ -1342,11 +1347,20 @@ def machine_info(wrk: str, databases: dict[str, Database]) -> dict:
     }
 
 
+def read_headers(args) -> dict[str, str]:
+    """The headers every read sends, hello world's too: a browser's Accept-Encoding, unless
+    ``--accept-encoding ''``."""
+    headers = {"User-Agent": USER_AGENT}
+    if args.accept_encoding:
+        headers["Accept-Encoding"] = args.accept_encoding
+    return headers
+
+
 def measure_hello(wrk: str, args, env: dict, when: str) -> dict:
     with serve(args, f"hello-{when}", "hello:app", env, "/", "--pythonpath", str(HERE)) as server:
         url = f"{server.base}/"
-        warm_up(wrk, url, args, {"User-Agent": USER_AGENT})
-        result, _ = run_wrk(wrk, url, args.duration, args, {"User-Agent": USER_AGENT})
+        warm_up(wrk, url, args, read_headers(args))
+        result, _ = run_wrk(wrk, url, args.duration, args, read_headers(args))
     log(f"  hello world ({when}): {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms")
     return {"when": when, **asdict(result)}
 
@@ -1518,11 +1532,8 @@ def measure_engine(report: Report, wrk: str, args, db: Database, seconds: dict) 
         moments["boot"] = memory(server)
         member = log_in(server.port, db.summary["username"], db.summary["password"])
         readers = {
-            "logged-out": {"User-Agent": USER_AGENT},
-            "logged-in": {
-                "User-Agent": USER_AGENT,
-                "Cookie": f"session={member.cookies['session']}",
-            },
+            "logged-out": read_headers(args),
+            "logged-in": {**read_headers(args), "Cookie": f"session={member.cookies['session']}"},
         }
         report.checks[engine] = check_pages(server, pages, readers, args.workers)
         moments["after warm-up"] = memory(server)
@@ -1565,6 +1576,7 @@ def run(args) -> Report:
                 "engines": args.engines,
                 "workers": args.workers,
                 "threads": args.threads,
+                "accept_encoding": args.accept_encoding,
                 "connections": args.connections,
                 "duration_s": args.duration,
                 "warmup_s": args.warmup,
@@ -1687,7 +1699,13 @@ def markdown(report: Report) -> str:
         f"- Software: {', '.join(f'{k} {v}' for k, v in m['packages'].items())}; {m['wrk']}",
         f"- Server: `{s['gunicorn']}` (sync workers, no access log), page cache on, rate limits off",
         f"- Load: `wrk -t{s['threads']} -c{s['connections']} -d{s['duration_s']:g}s --latency` on "
-        f"loopback per page and reader, after {s['warmup_s']:g} s of warm-up",
+        f"loopback per page and reader, after {s['warmup_s']:g} s of warm-up; every read "
+        + (
+            f"(hello world's too) sends `Accept-Encoding: {s['accept_encoding']}`, as Chromium "
+            "does, so the portal's kept answers for everyone go gzipped"
+            if s.get("accept_encoding")
+            else "sends no Accept-Encoding (`--accept-encoding ''`): every answer goes plain"
+        ),
     ]
     for engine in engines:
         d = report.datasets[engine]
@@ -2004,6 +2022,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=2, help="gunicorn workers (default 2, as make run)"
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument(
+        "--accept-encoding",
+        default=BROWSER_ENCODINGS,
+        help=f"the Accept-Encoding every read sends (default {BROWSER_ENCODINGS!r}, as Chromium; "
+        "'' for none)",
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--probe", choices=("import", "pages"), help=argparse.SUPPRESS)
     parser.add_argument("--probe-pages", default="{}", help=argparse.SUPPRESS)

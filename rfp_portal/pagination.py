@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 MAX_PAGE = 100_000
+FEED_LENGTH = 50  # entries in an Atom feed (/rfps.atom, /jams.atom): the newest
 
 
 @dataclass

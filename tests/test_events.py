@@ -210,3 +210,69 @@ def test_the_events_page_costs_the_same_queries_however_many_events(app, make, w
     with count_queries() as many:
         visitor.get("/events")
     assert many.count == few.count
+
+
+def test_the_feeds_hold_a_window_of_events_and_the_pages_every_one(
+    app, web, clock, monkeypatch, count_queries
+):
+    """A subscribed calendar fetches the feed every few hours for years: it holds the next
+    CALENDAR_UPCOMING events and the CALENDAR_PAST before them (Jams and others together), so
+    its size and cost stay the same however long the community has met."""
+    from datetime import timedelta
+
+    from rfp_portal.db import get_session
+    from rfp_portal.models import Event, EventSeries, Jam, SeriesKind
+    from rfp_portal.services import events
+
+    monkeypatch.setattr(events, "CALENDAR_PAST", 3)
+    monkeypatch.setattr(events, "CALENDAR_UPCOMING", 2)
+    now = clock.now
+
+    def add(first: int, last: int) -> None:
+        with app.app_context():
+            session = get_session()
+            club = session.query(EventSeries).filter_by(slug="club").one_or_none()
+            if club is None:
+                club = EventSeries(
+                    slug="club", name="Club", kind=SeriesKind.NUMBERED, created_at=now
+                )
+                session.add(club)
+            for n in range(first, last + 1):
+                # Jam n at now + (n - 6) weeks; Club n a day after it.
+                starts = now + timedelta(weeks=n - 6, hours=1)
+                session.add(Jam(number=n, title="Jam", starts_at=starts))
+                session.add(
+                    Event(
+                        series=club,
+                        number=n,
+                        slug=str(n),
+                        title="Hangout",
+                        starts_at=starts + timedelta(days=1),
+                    )
+                )
+            session.commit()
+
+    def summaries(path: str) -> list[str]:
+        calendar = icalendar.Calendar.from_ical(web.get(path).get_data())
+        return [str(event["summary"]) for event in calendar.walk("VEVENT")]
+
+    add(1, 4)
+    web.get("/events")  # the first request (PostgreSQL: before the listener is connected)
+    with count_queries() as few:
+        web.get("/events.ics")
+    add(5, 12)  # Jams 1–5 and Clubs 1–5 have begun; 6–12 are to come
+    jams = summaries("/jams.ics")
+    assert jams == [f"Research Jam #{n}: Jam" for n in (3, 4, 5, 6, 7)]
+    assert summaries("/events.ics?series=club") == [f"Club #{n}: Hangout" for n in (3, 4, 5, 6, 7)]
+    assert summaries("/events.ics") == [
+        "Club #4: Hangout",
+        "Research Jam #5: Jam",
+        "Club #5: Hangout",
+        "Research Jam #6: Jam",
+        "Club #6: Hangout",
+    ]
+    with count_queries() as many:
+        web.get("/events.ics?fresh")
+    assert many.count == few.count
+    page = web.get("/events").get_data(as_text=True)
+    assert all(f"Club #{n}" in page for n in range(1, 13))  # the page lists every one

@@ -89,6 +89,61 @@ def test_writes_through_core_statements_move_the_generation_and_rollbacks_do_not
         assert current_generation() == after_want
 
 
+def test_a_change_first_flushed_by_the_commit_moves_the_generation_too(app, make):
+    """SQLAlchemy calls before_commit before it flushes what is still pending: an object added
+    or changed and committed without a flush or a query in between is a write all the same."""
+    rfp_id = make.rfp(make.user(), title="Before")
+    with app.app_context():
+        session = get_session()
+        before = current_generation()
+        session.get(Rfp, rfp_id).title = "After"  # dirty, never flushed
+        session.commit()
+        assert current_generation() == before + 1
+        session.add(User(username="pending", email="p@x.org", display_name="P", password_hash="-"))
+        session.commit()
+        assert current_generation() == before + 2
+        session.commit()  # nothing to flush: no write
+        assert current_generation() == before + 2
+
+
+def test_kept_answers_go_gzipped_to_readers_who_take_it(app, web, make):
+    """A kept answer is compressed once, when kept, and sent gzipped to whoever says it takes
+    gzip (browsers, feed readers and calendars do), plain to the others; every kept answer says
+    it varies with Accept-Encoding, so no shared cache gives one to the other."""
+    import gzip
+
+    author = make.user("ada")
+    for n in range(12):
+        make.rfp(author, title=f"Wombat number {n}")
+    gzipped = {"Accept-Encoding": "gzip, deflate, br"}
+    for path in ("/rfps", "/rfps.atom", "/api/v1/rfps"):
+        plain = web.get(path)
+        assert cache_state(plain) == "miss" and "Content-Encoding" not in plain.headers, path
+        for state in ("hit", "hit"):
+            packed = web.get(path, headers=gzipped)
+            assert cache_state(packed) == state, path
+            assert packed.headers["Content-Encoding"] == "gzip", path
+            assert int(packed.headers["Content-Length"]) == len(packed.data) < len(plain.data)
+            assert gzip.decompress(packed.data) == plain.data, path
+        for refused in ({"Accept-Encoding": "gzip;q=0, identity"}, {"Accept-Encoding": "br"}, {}):
+            again = web.get(path, headers=refused)
+            assert "Content-Encoding" not in again.headers and again.data == plain.data, path
+        vary = {v.strip() for v in plain.headers["Vary"].split(",")}
+        assert {"Cookie", "Accept-Encoding"} <= vary, path
+    # A page first rendered for a reader who takes gzip is kept and sent gzipped at once.
+    first = web.get("/tags", headers=gzipped)
+    assert cache_state(first) == "miss" and first.headers.get("Content-Encoding") == "gzip"
+    assert b"</html>" in gzip.decompress(first.data)
+    # Small answers are not worth it.
+    small = web.get("/api/v1/jams", headers=gzipped)
+    assert len(small.data) < 1024 and "Content-Encoding" not in small.headers
+    # Members: the answers that are the same for everyone, gzipped too; their own pages are not.
+    web.login("ada")
+    assert web.get("/rfps.atom", headers=gzipped).headers.get("Content-Encoding") == "gzip"
+    member_page = web.get("/rfps", headers=gzipped)
+    assert "Content-Encoding" not in member_page.headers and b"Log out" in member_page.data
+
+
 def test_pages_with_messages_are_never_kept_and_members_get_their_own_header(app, web, make):
     make.user("ada")
     web.login("ada")

@@ -94,7 +94,7 @@ def calendar():
     name = CALENDAR_NAME if chosen is None else f"Open Collab: {chosen.name}"
     filename = "open-collab-events.ics" if chosen is None else f"{chosen.slug}.ics"
     return calendar_response(
-        calendar_entries(get_session(), series=chosen), name=name, filename=filename
+        calendar_entries(get_session(), series=chosen, around=now()), name=name, filename=filename
     )
 
 

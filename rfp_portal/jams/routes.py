@@ -14,9 +14,12 @@ from rfp_portal.jams.forms import (
     SlotTimeForm,
 )
 from rfp_portal.models import AgendaSlot, Jam, Presentation, Rfp, SlotKind, SlotState
+from rfp_portal.models.event import RESEARCH_JAM
 from rfp_portal.models.jam import with_agenda
+from rfp_portal.pagination import FEED_LENGTH
 from rfp_portal.rfps.pages import load_rfp, make_presentation_form, render_rfp_page
 from rfp_portal.services import agenda
+from rfp_portal.services.events import calendar_entries
 from rfp_portal.services.jams import (
     JamDraft,
     create_jam,
@@ -367,7 +370,7 @@ def edit(number: int):
 @bp.route("/jams.ics")
 def calendar():
     return calendar_response(
-        get_session().scalars(sa.select(Jam).order_by(Jam.starts_at).options(*with_agenda())).all(),
+        calendar_entries(get_session(), series=RESEARCH_JAM, around=now()),
         name="Open Collab Research Jams",
         filename="research-jams.ics",
     )
@@ -375,11 +378,14 @@ def calendar():
 
 @bp.route("/jams.atom")
 def feed():
-    """The Jams as an Atom 1.0 feed, the most recently announced first."""
+    """The FEED_LENGTH most recently announced Jams, as an Atom 1.0 feed."""
     jams = (
         get_session()
         .scalars(
-            sa.select(Jam).order_by(Jam.created_at.desc(), Jam.id.desc()).options(*with_agenda())
+            sa.select(Jam)
+            .order_by(Jam.created_at.desc(), Jam.id.desc())
+            .limit(FEED_LENGTH)
+            .options(*with_agenda())
         )
         .all()
     )

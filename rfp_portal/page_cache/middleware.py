@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import Flask, Response, request, session
 from itsdangerous import BadSignature
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import parse_cookie
+from werkzeug.http import parse_accept_header, parse_cookie
 
 from rfp_portal import clock
 from rfp_portal.page_cache import members
 from rfp_portal.page_cache.listener import listener_for
 from rfp_portal.page_cache.state import read_generation
-from rfp_portal.page_cache.store import KEY_ENVIRON, Entry, PageStore, lag_of
+from rfp_portal.page_cache.store import KEY_ENVIRON, Entry, PageStore, lag_of, with_gzip
 
 # Answers that are the same whoever asks (the API, the feeds, the calendars read no session): a
 # member's cookie does not take them past the cache, and a member's request may fill it.
@@ -55,6 +57,21 @@ CACHEABLE = frozenset(
     }
 )
 KEY_NAME = "rfp_portal.page_cache_key"
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_gzip(accept_encoding: str) -> bool:
+    """Whether a request's Accept-Encoding takes gzip (browsers send a handful of values)."""
+    return "gzip" in accept_encoding and parse_accept_header(accept_encoding)["gzip"] > 0
+
+
+def _answer(entry: Entry, environ, start_response, state: str):
+    """Send a kept entry, gzipped when the reader takes it."""
+    if entry.gzipped is not None and _takes_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
+        start_response(entry.status, [*entry.gzip_headers, ("X-Page-Cache", state)])
+        return [entry.gzipped]
+    start_response(entry.status, [*entry.headers, ("X-Page-Cache", state)])
+    return [entry.body]
 
 
 class PageCacheMiddleware:
@@ -181,32 +198,34 @@ class PageCacheMiddleware:
         key, generation, lag = found
         entry = self.store.get(key, self.app.config["PAGE_CACHE_SECONDS"])
         if entry is not None and entry.serves(generation, lag):
-            start_response(entry.status, [*entry.headers, ("X-Page-Cache", "hit")])
-            return [entry.body]
+            return _answer(entry, environ, start_response, "hit")
         environ[KEY_NAME] = key
-        captured = {}
+        captured: dict = {}
+        written: list[bytes] = []
 
         def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return start_response(status, headers, exc_info)
+            # Held back until the body is in: a page kept is sent as it will be sent from now on.
+            captured.update(status=status, headers=headers, exc_info=exc_info)
+            return written.append
 
         result = self.wsgi_app(environ, capture)
         try:
-            body = b"".join(result)
+            body = b"".join([*written, *result])
         finally:
             if hasattr(result, "close"):
                 result.close()
-        headers = captured.get("headers", [])
+        status, headers = captured["status"], captured["headers"]
         names = {name.lower(): value for name, value in headers}
         if (
-            captured.get("status", "").startswith("200")
+            status.startswith("200")
             and names.get("x-page-cache") == "miss"
             and "set-cookie" not in names
         ):
             kept = [(n, v) for n, v in headers if n.lower() != "x-page-cache"]
-            self.store.put(
-                key, Entry(clock.timestamp(), captured["status"], kept, body, generation)
-            )
+            entry = with_gzip(Entry(clock.timestamp(), status, kept, body, generation))
+            self.store.put(key, entry)
+            return _answer(entry, environ, start_response, "miss")
+        start_response(status, headers, captured["exc_info"])
         return [body]
 
 

@@ -43,6 +43,10 @@ def _note_flush(session: Session, _context) -> None:
 
 
 def _bump_generation(session: Session) -> None:
+    # SQLAlchemy calls before_commit before it flushes what is still pending: flush it here, so
+    # that a change first written by the commit is seen as a write (after_flush).
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     if not session.info.pop("wrote", False):
         return
     # One statement that also makes the row if it is missing; writers queue on this row only

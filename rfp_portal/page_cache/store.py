@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,6 +42,13 @@ class Entry:
     headers: list[tuple[str, str]]
     body: bytes
     generation: int = 0  # the site's generation the entry was made at
+    # The body gzipped once when kept, and the headers that go with it (``with_gzip``).
+    gzipped: bytes | None = None
+    gzip_headers: list[tuple[str, str]] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped or b"")
 
     def serves(self, generation: int, lag: float) -> bool:
         """Whether the entry may answer a request made at ``generation``: it was made at that
@@ -75,7 +83,7 @@ class PageStore:
             return entry
 
     def put(self, key: tuple, entry: Entry) -> None:
-        size = len(entry.body)
+        size = entry.size
         if size > self.max_bytes // 8:
             return
         with self._lock:
@@ -88,7 +96,7 @@ class PageStore:
 
     def _drop(self, key: tuple) -> None:
         entry = self._entries.pop(key)
-        self._bytes -= len(entry.body)
+        self._bytes -= entry.size
 
     def clear(self) -> None:
         with self._lock:
@@ -97,6 +105,32 @@ class PageStore:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# What is worth compressing: text of some size (a few hundred bytes gain nothing on the wire).
+GZIP_TYPES = ("text/", "application/json", "application/atom+xml", "application/xml")
+GZIP_MIN_BYTES = 1024
+
+
+def with_gzip(entry: Entry) -> Entry:
+    """``entry`` with its headers saying the answer varies with Accept-Encoding and, when worth
+    it, a gzipped copy of its body (made once, here, not on every request)."""
+    names = {name.lower(): value for name, value in entry.headers}
+    if "content-encoding" in names:
+        return entry
+    vary = [v.strip() for v in names.get("vary", "").split(",") if v.strip()]
+    headers = [(n, v) for n, v in entry.headers if n.lower() != "vary"]
+    headers.append(("Vary", ", ".join([*vary, "Accept-Encoding"])))
+    entry.headers = headers
+    content_type = names.get("content-type", "")
+    if len(entry.body) >= GZIP_MIN_BYTES and content_type.startswith(GZIP_TYPES):
+        entry.gzipped = gzip.compress(entry.body, compresslevel=6, mtime=0)
+        entry.gzip_headers = [
+            *((n, v) for n, v in headers if n.lower() != "content-length"),
+            ("Content-Encoding", "gzip"),
+            ("Content-Length", str(len(entry.gzipped))),
+        ]
+    return entry
 
 
 def kept(name: str, *parts, make: Callable[[], str]) -> str:

@@ -25,6 +25,7 @@ from rfp_portal.forms.rfp_page import PublishForm
 from rfp_portal.models import Compute, Difficulty, Jam, Rfp, RfpState, Tag, rfp_tags
 from rfp_portal.models.rfp import PUBLISHED
 from rfp_portal.page_cache import kept
+from rfp_portal.pagination import FEED_LENGTH
 from rfp_portal.rfps.forms import RfpForm
 from rfp_portal.rfps.listing import CLAIMED, MENTORING, SORTS, STATES, Listing
 from rfp_portal.rfps.pages import listing_page, load_rfp, render_rfp_page
@@ -52,8 +53,6 @@ from rfp_portal.web.preview import only_markdown_errors, rendered_previews
 from rfp_portal.web.views import one_or_404, perform
 
 bp = Blueprint("rfps", __name__)
-
-FEED_LENGTH = 50
 
 
 @bp.route("/rfps")

@@ -86,18 +86,56 @@ def find_event(session: Session, series: EventSeries, key: str) -> Event | None:
     )
 
 
-def calendar_entries(session: Session, *, series: Series | None = None) -> list[CalendarEntry]:
+#: The iCalendar feeds hold the next CALENDAR_UPCOMING events and the CALENDAR_PAST before them,
+#: so a feed's size (and what a subscribed calendar fetches every few hours) does not grow with
+#: the years; the pages still list every event.
+CALENDAR_UPCOMING = 100
+CALENDAR_PAST = 50
+
+
+def calendar_entries(
+    session: Session, *, series: Series | None = None, around: datetime | None = None
+) -> list[CalendarEntry]:
     """The calendar's events in time order: every series', or one series'. Three queries for
-    the Jams (with their agendas) and two for the others, however many there are."""
+    the Jams (with their agendas) and two for the others, however many there are.
+
+    With ``around`` (the feeds): only the window of events about that moment (two more queries
+    for each kind, to find its edges)."""
     entries: list[CalendarEntry] = []
     if series is None or series.is_jams:
-        entries += session.scalars(sa.select(Jam).options(*with_agenda())).all()
+        query = sa.select(Jam).options(*with_agenda())
+        entries += session.scalars(_window(session, query, Jam.starts_at, around)).all()
     if series is None or not series.is_jams:
         query = sa.select(Event).options(selectinload(Event.series))
         if series is not None:
             query = query.where(Event.series_id == series.id)
-        entries += session.scalars(query).all()
-    return sorted(entries, key=lambda entry: (entry.starts_at, entry.calendar_uid))
+        entries += session.scalars(_window(session, query, Event.starts_at, around)).all()
+    entries.sort(key=lambda entry: (entry.starts_at, entry.calendar_uid))
+    if around is None:
+        return entries
+    # Each kind kept its own window: the two together keep the one window.
+    upcoming = [entry for entry in entries if entry.starts_at >= around][:CALENDAR_UPCOMING]
+    past = [entry for entry in entries if entry.starts_at < around][-CALENDAR_PAST:]
+    return past + upcoming
+
+
+def _window(session: Session, query: sa.Select, column, around: datetime | None) -> sa.Select:
+    """``query`` cut to the CALENDAR_PAST events before ``around`` and the CALENDAR_UPCOMING
+    from it on (ties at an edge are all kept; the caller trims)."""
+    if around is None:
+        return query
+    edge = query.with_only_columns(column).options()
+    earliest = session.scalar(
+        edge.where(column < around).order_by(column.desc()).offset(CALENDAR_PAST - 1).limit(1)
+    )
+    latest = session.scalar(
+        edge.where(column >= around).order_by(column).offset(CALENDAR_UPCOMING - 1).limit(1)
+    )
+    if earliest is not None:
+        query = query.where(column >= earliest)
+    if latest is not None:
+        query = query.where(column <= latest)
+    return query
 
 
 def create_series(
