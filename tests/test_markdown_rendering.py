@@ -190,3 +190,13 @@ def test_the_demo_datas_display_equation_and_table_are_in_their_regions(app, web
     }
     assert all(is_region(r, r.get("aria-label")) for r in regions)
     assert all(len(m.findall(".//{*}annotation")) == 1 for m in elements(html, "math"))
+
+
+def test_nothing_of_one_text_reaches_the_next_rendered_on_the_same_thread():
+    """The converter and cleaner are made once per thread and reset between texts: a link
+    reference, a heading's id or a formula of one text never shows in the next."""
+    first = render_markdown("[ref]: https://example.org/a\n\n### Setup\n\n$x^2$ and [ref]")
+    assert "https://example.org/a" in first and "<msup>" in first
+    second = render_markdown("### Setup\n\n[ref] and rfpmath0n0x")
+    assert "example.org" not in second and "<math" not in second
+    assert second == render_markdown("### Setup\n\n[ref] and rfpmath0n0x")

@@ -33,8 +33,12 @@ def load_comment(comment_id: int) -> Comment:
     )
 
 
-def to_comment(comment: Comment):
-    return redirect(url_for("rfps.show", rfp_id=comment.rfp_id, _anchor=f"comment-{comment.id}"))
+def to_comment(comment: Comment, rfp_id: int | None = None):
+    """To the comment in its thread. Given ``rfp_id``, the comment (expired by the commit) is
+    not loaded again: its id is in its identity key."""
+    comment_id = sa.inspect(comment).identity[0]
+    rfp_id = comment.rfp_id if rfp_id is None else rfp_id
+    return redirect(url_for("rfps.show", rfp_id=rfp_id, _anchor=f"comment-{comment_id}"))
 
 
 @bp.route("/rfps/<id:rfp_id>/comments", methods=["POST"])
@@ -61,7 +65,7 @@ def create(rfp_id: int):
         )
         if done:
             flash("Your comment is posted.", "success")
-            return to_comment(done.value)
+            return to_comment(done.value, rfp_id)
     return render_rfp_page(rfp, comment_form=form), 422
 
 

@@ -20,6 +20,7 @@ import functools
 import html
 import re
 import secrets
+import threading
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
@@ -150,6 +151,12 @@ class _Formulas:
     def get(self, match: re.Match[str]) -> _Formula | None:
         index = int(match.group(1))
         return self.found[index] if index < len(self.found) else None
+
+    def restart(self) -> None:
+        """Ready for the next text: a new mark, no formulas."""
+        self.mark = f"rfpmath{secrets.token_hex(8)}"
+        self.found = []
+        self.__dict__.pop("pattern", None)
 
 
 _TEXT_TOKENS = ("Characters", "SpaceCharacters")
@@ -453,9 +460,29 @@ TOO_COMPLEX = (
 )
 
 
+class _Renderer:
+    """A Markdown converter and a cleaner sharing one ``_Formulas``, made once per thread (making
+    them costs more than rendering a comment) and reset before each text."""
+
+    def __init__(self) -> None:
+        self.formulas = _Formulas()
+        self.markdown = _markdown(self.formulas)
+        self.cleaner = _cleaner(self.formulas)
+
+    def render(self, text: str) -> str:
+        self.formulas.restart()
+        self.markdown.reset()
+        return self.cleaner.clean(self.markdown.convert(text))
+
+
+_renderers = threading.local()
+
+
 def _render(text: str) -> str:
-    formulas = _Formulas()
-    return _cleaner(formulas).clean(_markdown(formulas).convert(text))
+    renderer = getattr(_renderers, "renderer", None)
+    if renderer is None:
+        renderer = _renderers.renderer = _Renderer()
+    return renderer.render(text)
 
 
 def render_markdown(text: str, *, time_limit: float = TIME_LIMIT) -> str:
