@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from rfp_portal.db import get_session
 from rfp_portal.models import Comment, Notification, Role, User
+from rfp_portal.models.notification import DEFAULT_DELIVERY
 from tests.conftest import Web
 from tests.test_claims import claim
 
@@ -301,3 +302,46 @@ def test_the_stored_comment_count_follows_every_change_of_a_comment(app, web, ma
         session.add(Comment(rfp_id=rfp_id, author_id=author.id, body_md="x", body_html="x"))
         session.commit()
         assert session.get(Rfp, rfp_id).comment_count == 3
+
+
+def test_one_query_tells_who_hears_of_a_comment_how_and_whether_mail_reaches_them(
+    app, make, count_queries
+):
+    """``audiences`` reads everyone's choices for several kinds and whether mail reaches them
+    in one query: each kind keeps its own choices and defaults, the actor and repeats are
+    dropped, and an unconfirmed or deactivated address gets no mail."""
+    from rfp_portal.models import Delivery, NotificationKind, NotificationSetting
+    from rfp_portal.services.notifications import audiences
+
+    actor, chose, unconfirmed, gone = (
+        make.user("actor"),
+        make.user("chose"),
+        make.user("unconfirmed", confirmed=False),
+        make.user("gone"),
+    )
+    with app.app_context():
+        session = get_session()
+        session.get(User, gone.id).active = False
+        session.add(
+            NotificationSetting(
+                user_id=chose.id, kind=NotificationKind.REPLIED, delivery=Delivery.SITE
+            )
+        )
+        session.commit()
+        acting = session.get(User, actor.id)
+        with count_queries() as queries:
+            commented, replied = audiences(
+                session,
+                actor=acting,
+                groups=[
+                    (NotificationKind.COMMENTED, [chose.id, actor.id, unconfirmed.id, chose.id]),
+                    (NotificationKind.REPLIED, [chose.id, gone.id]),
+                ],
+            )
+        assert queries.count == 1
+    assert commented.recipients == [chose.id, unconfirmed.id]
+    assert commented.chosen[chose.id] == DEFAULT_DELIVERY[NotificationKind.COMMENTED]
+    assert commented.can_mail == {chose.id}
+    assert replied.recipients == [chose.id, gone.id]
+    assert replied.chosen == {chose.id: Delivery.SITE, gone.id: DEFAULT_DELIVERY["replied"]}
+    assert replied.can_mail == {chose.id}

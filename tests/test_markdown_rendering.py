@@ -200,3 +200,6 @@ def test_nothing_of_one_text_reaches_the_next_rendered_on_the_same_thread():
     second = render_markdown("### Setup\n\n[ref] and rfpmath0n0x")
     assert "example.org" not in second and "<math" not in second
     assert second == render_markdown("### Setup\n\n[ref] and rfpmath0n0x")
+    look_alike = "rfpmath0123456789abcdefn0x"  # a stand-in's shape, typed: it stays text
+    third = render_markdown(f"$y$ then {look_alike}\n\n| a | {look_alike} |\n|---|---|\n| 1 | 2 |")
+    assert third.count(look_alike) == 3 and third.count("<math") == 1  # text, label, cell

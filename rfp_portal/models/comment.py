@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
@@ -75,6 +76,19 @@ def visible_comments_of(rfp_id_column) -> sa.ScalarSelect:
     )
 
 
+@functools.cache
+def _recount_statement() -> sa.Update:
+    """Built once (every comment posted runs it): the RFPs' ids are bound per run."""
+    from rfp_portal.models.rfp import Rfp
+
+    rfps = Rfp.__table__
+    return (
+        sa.update(rfps)
+        .where(rfps.c.id.in_(sa.bindparam("rfp_ids", expanding=True)))
+        .values(comment_count=visible_comments_of(rfps.c.id))
+    )
+
+
 @event.listens_for(Session, "after_flush")
 def _recount_comments(session: Session, _context) -> None:
     """Keep ``rfps.comment_count`` exact: after any flush that adds, changes or removes a
@@ -89,12 +103,7 @@ def _recount_comments(session: Session, _context) -> None:
         return
     from rfp_portal.models.rfp import Rfp
 
-    rfps = Rfp.__table__
-    session.connection().execute(
-        sa.update(rfps)
-        .where(rfps.c.id.in_(changed))
-        .values(comment_count=visible_comments_of(rfps.c.id))
-    )
+    session.connection().execute(_recount_statement(), {"rfp_ids": sorted(changed)})
     for rfp_id in changed:
         loaded = session.identity_map.get(identity_key(Rfp, rfp_id))
         if loaded is not None:

@@ -6,6 +6,8 @@ cache's bookkeeping, not part of the portal's content.
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy import event
@@ -49,22 +51,32 @@ def _bump_generation(session: Session) -> None:
         session.flush()
     if not session.info.pop("wrote", False):
         return
-    # One statement that also makes the row if it is missing; writers queue on this row only
-    # for the moment between their last write and their commit.
-    statement = insert_for(session)(SiteState).values(id=1, content_generation=1)
+    statement = _bump_statement(insert_for(session))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Every worker LISTENs (page_cache.listener): the notification leaves at commit, only
+        # if the transaction commits, carrying the new number.
+        generation = connection.execute(statement).scalar()
+        connection.execute(_NOTIFY, {"generation": str(generation)})
+        session.info["generation"] = generation
+    else:
+        connection.execute(statement).close()
+
+
+_NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("generation", type_=sa.Text)))
+
+
+@functools.cache
+def _bump_statement(insert) -> sa.Insert:
+    """One statement that also makes the row if it is missing; writers queue on this row only
+    for the moment between their last write and their commit. Built once per dialect's
+    ``insert`` (every write runs it). It returns the new number (PostgreSQL's NOTIFY sends it)."""
+    statement = insert(SiteState).values(id=1, content_generation=1)
     statement = statement.on_conflict_do_update(
         index_elements=[SiteState.id],
         set_={"content_generation": SiteState.content_generation + 1},
     )
-    if session.get_bind().dialect.name == "postgresql":
-        # Every worker LISTENs (page_cache.listener): the notification leaves at commit, only
-        # if the transaction commits, carrying the new number.
-        generation = session.execute(statement.returning(SiteState.content_generation)).scalar()
-        session.execute(sa.select(sa.func.pg_notify(CHANNEL, sa.cast(generation, sa.Text))))
-        session.info["generation"] = generation
-    else:
-        session.execute(statement)
-    session.info.pop("wrote", None)  # the bump itself is not news
+    return statement.returning(SiteState.content_generation)
 
 
 def _after_commit(session: Session) -> None:

@@ -133,30 +133,37 @@ class _Formula:
     tokens: tuple[dict, ...]  # its <math>, cleaned, as html5lib tokens
 
 
+# Any text's stand-in for a formula: its mark (random per text) and the formula's index.
+_STAND_IN = re.compile(r"rfpmath([0-9a-f]{16})n(\d+)x")
+
+
 @dataclass
 class _Formulas:
     """One text's formulas. Each stands in the text as a word nobody can type: ``mark`` is random."""
 
     mark: str = field(default_factory=lambda: f"rfpmath{secrets.token_hex(8)}")
     found: list[_Formula] = field(default_factory=list)
+    # Finds stand-ins of any mark (one regex compiled once, not one per text); ``get`` and
+    # ``is_ours`` tell this text's own from a look-alike someone typed.
+    pattern = _STAND_IN
 
     def stand_in(self, formula: _Formula) -> str:
         self.found.append(formula)
         return f"{self.mark}n{len(self.found) - 1}x"
 
-    @functools.cached_property
-    def pattern(self) -> re.Pattern[str]:
-        return re.compile(rf"{self.mark}n(\d+)x")
+    def is_ours(self, match: re.Match[str]) -> bool:
+        return f"rfpmath{match.group(1)}" == self.mark
 
     def get(self, match: re.Match[str]) -> _Formula | None:
-        index = int(match.group(1))
+        if not self.is_ours(match):
+            return None
+        index = int(match.group(2))
         return self.found[index] if index < len(self.found) else None
 
     def restart(self) -> None:
         """Ready for the next text: a new mark, no formulas."""
         self.mark = f"rfpmath{secrets.token_hex(8)}"
         self.found = []
-        self.__dict__.pop("pattern", None)
 
 
 _TEXT_TOKENS = ("Characters", "SpaceCharacters")
@@ -290,6 +297,8 @@ class _RendererMarkup(html5lib_shim.Filter):
                 token["data"][key] = self.formulas.pattern.sub(self._as_typed, value)
 
     def _as_typed(self, match: re.Match[str]) -> str:
+        if not self.formulas.is_ours(match):
+            return match.group(0)  # typed text that only looks like a stand-in
         formula = self.formulas.get(match)
         return formula.source if formula is not None else ""
 

@@ -15,10 +15,11 @@ from rfp_portal.models import (
     NotificationKind,
     Rfp,
     User,
+    rfp_watches,
 )
 from rfp_portal.services import DomainError, NotAllowed
 from rfp_portal.services.moderation import record
-from rfp_portal.services.notifications import audience, notify, watchers
+from rfp_portal.services.notifications import audiences, notify
 from rfp_portal.services.text import render_field
 
 
@@ -43,26 +44,28 @@ def post_comment(
         created_at=now,
     )
     # Everything read first: on SQLite the first write takes the database's one write lock,
-    # which is then held only for the writes.
-    claimants = session.scalars(
-        sa.select(Claim.claimant_id).where(
+    # which is then held only for the writes. Who is concerned, in one query: the claimants,
+    # the watchers, and those who commented before (they hear of it as a reply).
+    concerned_query = sa.union_all(
+        sa.select(sa.literal(0), Claim.claimant_id).where(
             Claim.rfp_id == rfp.id, Claim.counts_as_active(now, policy)
-        )
-    ).all()
-    concerned = [rfp.author_id, *claimants, *watchers(session, rfp.id)]
-    # Those who commented before and hear of it by no other way: a reply to them.
-    earlier = session.scalars(
-        sa.select(Comment.author_id)
+        ),
+        sa.select(sa.literal(1), rfp_watches.c.user_id).where(rfp_watches.c.rfp_id == rfp.id),
+        sa.select(sa.literal(2), Comment.author_id)
         .where(Comment.rfp_id == rfp.id)
         .where(Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
-        .distinct()
-    ).all()
-    told = audience(session, recipients=concerned, actor=author, kind=NotificationKind.COMMENTED)
-    replied = audience(
+        .group_by(Comment.author_id),
+    )
+    found = sorted(session.execute(concerned_query).all())
+    concerned = [rfp.author_id, *(person for source, person in found if source < 2)]
+    earlier = [person for source, person in found if source == 2 and person not in concerned]
+    told, replied = audiences(
         session,
-        recipients=[person for person in earlier if person not in concerned],
         actor=author,
-        kind=NotificationKind.REPLIED,
+        groups=[
+            (NotificationKind.COMMENTED, concerned),
+            (NotificationKind.REPLIED, earlier),
+        ],
     )
     session.add(comment)
     session.flush()

@@ -132,16 +132,59 @@ def audience(
 ) -> Audience:
     """The people of ``recipients`` to tell of ``kind`` (once, and never the actor), with how
     each wants it delivered and whether mail reaches them."""
-    seen: list[int] = []
-    for recipient_id in recipients:
-        if recipient_id is None or recipient_id in seen:
-            continue
-        if actor is not None and recipient_id == actor.id:
-            continue
-        seen.append(recipient_id)
-    if not seen:
-        return Audience([], {}, set())
-    return Audience(seen, deliveries(session, seen, kind), mailable(session, seen))
+    (told,) = audiences(session, actor=actor, groups=[(kind, recipients)])
+    return told
+
+
+def audiences(
+    session: Session,
+    *,
+    actor: User | None,
+    groups: Iterable[tuple[NotificationKind, Iterable[int]]],
+) -> list[Audience]:
+    """``audience`` for several kinds of news at once (a comment tells some people "commented"
+    and others "replied"), in two queries whatever the number of kinds and people."""
+    wanted: list[tuple[NotificationKind, list[int]]] = []
+    for kind, recipients in groups:
+        seen: list[int] = []
+        for recipient_id in recipients:
+            if recipient_id is None or recipient_id in seen:
+                continue
+            if actor is not None and recipient_id == actor.id:
+                continue
+            seen.append(recipient_id)
+        wanted.append((kind, seen))
+    everyone = {person for _, seen in wanted for person in seen}
+    if not everyone:
+        return [Audience([], {}, set()) for _ in wanted]
+    # One query: each person, whether mail reaches them (as ``mailable``), and their choices
+    # for these kinds (a row per choice made; none: the default).
+    rows = session.execute(
+        sa.select(
+            User.id,
+            sa.and_(User.active, User.email_confirmed_at.is_not(None)),
+            NotificationSetting.kind,
+            NotificationSetting.delivery,
+        )
+        .outerjoin(
+            NotificationSetting,
+            sa.and_(
+                NotificationSetting.user_id == User.id,
+                NotificationSetting.kind.in_(sorted({kind for kind, _ in wanted})),
+            ),
+        )
+        .where(User.id.in_(sorted(everyone)))
+    ).all()
+    chosen = {(key, user_id): delivery for user_id, _, key, delivery in rows if key is not None}
+    can_mail = {user_id for user_id, reachable, _, _ in rows if reachable}
+    return [
+        Audience(
+            seen,
+            {p: chosen.get((kind, p), DEFAULT_DELIVERY[kind]) for p in seen},
+            can_mail & set(seen),
+        )
+        for kind, seen in wanted
+    ]
 
 
 def notify(
@@ -156,32 +199,36 @@ def notify(
     comment_id: int | None = None,
     jam_id: int | None = None,
     told: Audience | None = None,
-) -> list[Notification]:
+) -> list[int]:
     """Tell each recipient (once, and never the actor) that something happened, on the site
-    and by e-mail as each of them chose. ``told``: the audience, read earlier (``audience``)."""
+    and by e-mail as each of them chose; the new notifications' ids. ``told``: the audience,
+    read earlier (``audience``)."""
     if told is None:
         told = audience(session, recipients=recipients, actor=actor, kind=kind)
     if not told.recipients:
         return []
-    made = [
-        Notification(
-            recipient_id=recipient_id,
-            actor_id=actor.id if actor else None,
-            kind=kind,
-            rfp_id=rfp_id,
-            claim_id=claim_id,
-            comment_id=comment_id,
-            jam_id=jam_id,
-            created_at=now,
-        )
-        for recipient_id in told.recipients
-    ]
-    session.add_all(made)
-    session.flush()
+    # One INSERT … RETURNING for them all, not a unit of work per object.
+    made = session.execute(
+        sa.insert(Notification).returning(
+            Notification.id, Notification.recipient_id, sort_by_parameter_order=True
+        ),
+        [
+            {
+                "recipient_id": recipient_id,
+                "actor_id": actor.id if actor else None,
+                "kind": kind,
+                "rfp_id": rfp_id,
+                "claim_id": claim_id,
+                "comment_id": comment_id,
+                "jam_id": jam_id,
+                "created_at": now,
+            }
+            for recipient_id in told.recipients
+        ],
+    ).all()
     chosen, can_mail = told.chosen, told.can_mail
     daily = []
-    for notification in made:
-        person = notification.recipient_id
+    for notification_id, person in made:
         if person not in can_mail:
             continue
         if chosen[person] is Delivery.EMAIL:
@@ -189,8 +236,9 @@ def notify(
                 session,
                 kind=MessageKind.NOTIFICATION,
                 user_id=person,
-                notification_id=notification.id,
+                notification_id=notification_id,
                 now=now,
+                flush=False,  # the commit writes them all at once
             )
         elif chosen[person] is Delivery.DAILY:
             daily.append(person)
@@ -203,7 +251,7 @@ def notify(
             params={},
             now=now,
         )
-    return made
+    return [notification_id for notification_id, _ in made]
 
 
 def unread_count(session: Session, user: User) -> int:

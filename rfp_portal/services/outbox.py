@@ -50,8 +50,10 @@ def queue_email(
     params: dict | None = None,
     now: datetime,
     send_after: datetime | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
-    """Add one e-mail to the outbox, due at ``send_after`` (at once by default)."""
+    """Add one e-mail to the outbox, due at ``send_after`` (at once by default). ``flush``:
+    written at once (its id known); else with the session's next flush or commit."""
     message = OutboxMessage(
         channel=Channel.EMAIL,
         kind=kind,
@@ -63,7 +65,8 @@ def queue_email(
         send_after=send_after or now,
     )
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

@@ -7,11 +7,12 @@ holds its hash, so a session or remember-me cookie works exactly as long as its 
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from rfp_portal.models import LoginSession, User
 from rfp_portal.models.login_session import DEVICE_MAX, describe_device, hash_token
@@ -37,13 +38,21 @@ def start_login_session(
     return record
 
 
+@functools.cache
+def _by_token() -> sa.Select:
+    """Built once (every member's request runs it): the session and its person in one query."""
+    return (
+        sa.select(LoginSession)
+        .where(LoginSession.token_hash == sa.bindparam("token_hash"))
+        .options(joinedload(LoginSession.user, innerjoin=True))
+    )
+
+
 def find_login_session(session: Session, token: str) -> LoginSession | None:
     """The active log-in session with ``token``, its person active too; else None."""
     if not token or len(token) > 200:
         return None
-    record = session.scalar(
-        sa.select(LoginSession).where(LoginSession.token_hash == hash_token(token))
-    )
+    record = session.scalar(_by_token(), {"token_hash": hash_token(token)})
     if record is None or not record.is_active or not record.user.is_active:
         return None
     record.user.login_token = token
