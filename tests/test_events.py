@@ -276,3 +276,30 @@ def test_the_feeds_hold_a_window_of_events_and_the_pages_every_one(
     assert many.count == few.count
     page = web.get("/events").get_data(as_text=True)
     assert all(f"Club #{n}" in page for n in range(1, 13))  # the page lists every one
+
+
+def test_a_jam_with_a_long_agenda_lists_the_first_items_and_how_many_more(app, web, make):
+    """A calendar app shows a description in a small box: a Jam with more presentations than
+    AGENDA_LINES lists that many in the feed, then says how many more its page has."""
+    from datetime import timedelta
+
+    from rfp_portal.db import get_session
+    from rfp_portal.models import Jam, Presentation
+    from rfp_portal.web.calendar import AGENDA_LINES
+
+    author = make.user("ada")
+    rfps = [make.rfp(author, title=f"Question {n:02d}") for n in range(AGENDA_LINES + 3)]
+    with app.app_context():
+        session = get_session()
+        jam = Jam(number=7, title="Jam", starts_at=datetime.now(UTC) - timedelta(days=3))
+        session.add(jam)
+        for rfp_id in rfps:
+            session.add(Presentation(rfp_id=rfp_id, jam=jam, presenter_id=author.id))
+        session.commit()
+    for path in ("/jams.ics", "/events.ics", "/jams/7.ics"):
+        (description,) = [d for _, _, d in by_icalendar(web.get(path).get_data()).values()]
+        listed = [line for line in description.splitlines() if line.startswith("- Question")]
+        assert len(listed) == AGENDA_LINES, path
+        assert "- and 3 more (see the Jam's page)" in description, path
+    page = web.get("/jams/7").get_data(as_text=True)
+    assert all(f"Question {n:02d}" in page for n in range(AGENDA_LINES + 3))

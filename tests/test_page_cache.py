@@ -332,13 +332,16 @@ def test_pages_that_sum_up_the_site_may_lag_a_write_by_a_bounded_time(app, make,
     member.login("newbie")
     member.get("/account/sessions")  # reads the "welcome back" message
     lagging = ("/", "/rfps", "/rfps?q=wombat", "/api/v1/rfps")
+    polled = ("/jams.ics", "/events.ics", "/jams.atom")  # what calendars and readers poll
     for reader in (visitor, member):
-        for path in (*lagging, f"/rfps/{rfp}"):
+        for path in (*lagging, *polled, f"/rfps/{rfp}"):
             reader.get(path)
             assert cache_state(reader.get(path)) == "hit", path
 
     clock.advance(seconds=10)
     make.rfp(author, title="Second wombat")
+    for path in polled:
+        assert cache_state(visitor.get(path)) == "hit", path
     for reader in (visitor, member):
         for path in lagging:
             late = reader.get(path)
@@ -348,6 +351,8 @@ def test_pages_that_sum_up_the_site_may_lag_a_write_by_a_bounded_time(app, make,
         assert cache_state(page) != "hit"
 
     clock.advance(seconds=21)  # the copies are now older than the lag
+    for path in polled:
+        assert cache_state(visitor.get(path)) == "miss", path
     for reader in (visitor, member):
         for path in lagging:
             fresh = reader.get(path)  # (the member's API answer is the visitor's new one)

@@ -23,11 +23,23 @@ KEY_ENVIRON = (
 )  # fmt: skip
 
 
-# Pages that sum up the whole site (every comment, claim or want changes a count on them): after
-# a write they may be PAGE_CACHE_LAG_SECONDS late, so that a busy site rebuilds each of them
-# once in that time rather than after every write. Every other page is exact: the RFP page a
-# comment was posted to, a Jam's, a person's, and a member's own pages are never stale.
-LAGGING = frozenset({"main.index", "rfps.index", "rfps.tags", "rfps.feed", "api.rfps"})
+# Pages that sum up the whole site (every comment, claim or want changes a count on them) and
+# the feeds a calendar or reader polls: after a write they may be PAGE_CACHE_LAG_SECONDS late,
+# so that a busy site rebuilds each of them once in that time rather than after every write.
+# Every other page is exact: the RFP page a comment was posted to, a Jam's, a person's, and a
+# member's own pages are never stale.
+LAGGING = frozenset(
+    {
+        "main.index",
+        "rfps.index",
+        "rfps.tags",
+        "rfps.feed",
+        "api.rfps",
+        "jams.feed",
+        "jams.calendar",
+        "events.calendar",
+    }
+)
 
 
 def lag_of(endpoint: str | None, config) -> float:

@@ -17,6 +17,9 @@ PRODUCT_ID = "-//ML Collective Open Collab//RFP Portal//EN"
 # A UID names the event, not the address it was fetched from: the same event through two host
 # names (or after a rename) is one event in a subscriber's calendar, never two.
 UID_DOMAIN = "rfp-portal.mlcollective.org"
+# A calendar app shows an event's description in a small box: a Jam's lists at most this many
+# items of its agenda, then how many more its page has (a feed's size stays bounded too).
+AGENDA_LINES = 12
 
 
 def _details(entry: Jam | Event, page_url: str) -> str:
@@ -28,8 +31,11 @@ def _details(entry: Jam | Event, page_url: str) -> str:
         linked = entry.unslotted_presentations
         if slots or linked:
             lines.append("Agenda:")
-            lines += [f"- {slot.public_title()} ({slot.offered_by.display_name})" for slot in slots]
-            lines += [f"- {p.rfp.title} ({p.presenter.display_name})" for p in linked]
+            items = [f"- {slot.public_title()} ({slot.offered_by.display_name})" for slot in slots]
+            items += [f"- {p.rfp.title} ({p.presenter.display_name})" for p in linked]
+            lines += items[:AGENDA_LINES]
+            if len(items) > AGENDA_LINES:
+                lines.append(f"- and {len(items) - AGENDA_LINES} more (see the Jam's page)")
     elif entry.conference or entry.link_url:
         lines.append(" ".join(part for part in (entry.conference, entry.link_url) if part))
     lines.append(f"Details: {page_url}")
