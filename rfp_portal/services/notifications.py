@@ -103,18 +103,9 @@ def is_unsubscribed(session: Session, *, user: User, key: str) -> bool:
     return current[key] is Delivery.SITE
 
 
-def mailable(session: Session, user_ids: Iterable[int]) -> set[int]:
-    """Those of ``user_ids`` whose address is confirmed and whose account is active."""
-    user_ids = list(user_ids)
-    if not user_ids:
-        return set()
-    return set(
-        session.scalars(
-            sa.select(User.id).where(
-                User.id.in_(user_ids), User.active, User.email_confirmed_at.is_not(None)
-            )
-        )
-    )
+def mail_reaches() -> sa.ColumnElement[bool]:
+    """SQL: whether mail reaches a person (``users`` row): address confirmed, account active."""
+    return sa.and_(User.active, User.email_confirmed_at.is_not(None))
 
 
 @dataclass(frozen=True)
@@ -157,12 +148,12 @@ def audiences(
     everyone = {person for _, seen in wanted for person in seen}
     if not everyone:
         return [Audience([], {}, set()) for _ in wanted]
-    # One query: each person, whether mail reaches them (as ``mailable``), and their choices
+    # One query: each person, whether mail reaches them, and their choices
     # for these kinds (a row per choice made; none: the default).
     rows = session.execute(
         sa.select(
             User.id,
-            sa.and_(User.active, User.email_confirmed_at.is_not(None)),
+            mail_reaches(),
             NotificationSetting.kind,
             NotificationSetting.delivery,
         )
